@@ -1,0 +1,1 @@
+"""ZenML pipelines: wiring only, the logic lives in steps/."""

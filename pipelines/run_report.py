@@ -1,0 +1,68 @@
+"""What a finished training run tells a person: a five-second summary and the files in reports/."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+
+def _artifact(run: Any, step_name: str, output: str) -> Any:
+    return run.steps[step_name].outputs[output][0].load()
+
+
+def collect_summary(run: Any, model_name: str) -> dict[str, Any]:
+    """The facts of a finished training run, read back from its artifacts and model version."""
+    from steps.promotion import production_version
+
+    production = production_version(model_name)
+    return {
+        "run": run.name,
+        "data_md5": run.steps["load_data"].config.parameters["data_md5"],
+        "selection": _artifact(run, "select_model", "selection"),
+        "metrics": _artifact(run, "evaluate_model", "test_metrics"),
+        "confusion_matrix_png": _artifact(run, "evaluate_model", "confusion_matrix_png"),
+        "promotion": _artifact(run, "promote_model", "promotion"),
+        "model_version": run.model_version.name if run.model_version else None,
+        "production_version": production.name if production else None,
+    }
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    chosen = summary["selection"]["chosen"]
+    metrics = summary["metrics"]
+    promotion = summary["promotion"]
+    params = ", ".join(f"{k}={v}" for k, v in chosen["best_params"].items()) or "defaults"
+    verdict = "PROMOTED to production" if promotion["promote"] else "not promoted"
+    return "\n".join(
+        [
+            f"Run            {summary['run']}",
+            f"Data md5       {summary['data_md5']}",
+            f"Chosen model   {chosen['name']} ({params})",
+            f"CV accuracy    {chosen['cv_accuracy']:.4f} ± {chosen['cv_std']:.4f}",
+            f"Test metrics   accuracy {metrics['accuracy']:.4f}, "
+            f"macro-F1 {metrics['macro_f1']:.4f}",
+            f"Model version  {summary['model_version']}: {verdict}",
+            f"               because {promotion['reason']}",
+            f"Production now version {summary['production_version'] or 'none'}",
+        ]
+    )
+
+
+def write_reports(summary: dict[str, Any], folder: Path) -> None:
+    """metrics.json (read by `dvc metrics show`) and confusion_matrix.png."""
+    folder.mkdir(parents=True, exist_ok=True)
+    metrics = summary["metrics"]
+    chosen = summary["selection"]["chosen"]
+    report = {
+        "accuracy": metrics["accuracy"],
+        "macro_f1": metrics["macro_f1"],
+        "cv_accuracy": chosen["cv_accuracy"],
+        "per_class": metrics["per_class"],
+        "model": chosen["name"],
+        "model_version": summary["model_version"],
+        "promoted": summary["promotion"]["promote"],
+        "data_md5": summary["data_md5"],
+    }
+    (folder / "metrics.json").write_text(json.dumps(report, indent=2) + "\n")
+    (folder / "confusion_matrix.png").write_bytes(summary["confusion_matrix_png"])

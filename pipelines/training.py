@@ -1,0 +1,55 @@
+"""The training pipeline: load → validate → split → candidates → select → evaluate → promote."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from zenml import pipeline
+
+from steps.candidates import train_candidate
+from steps.config_models import CandidateSpec, DatasetSpec, QualityGate, SplitSpec
+from steps.data import file_md5, load_data, split_data
+from steps.evaluation import evaluate_model
+from steps.promotion import promote_model
+from steps.selection import select_model
+from steps.validation import validate_data
+
+
+@pipeline(name="training")
+def training_pipeline(
+    dataset: DatasetSpec,
+    split: SplitSpec,
+    candidates: dict[str, CandidateSpec],
+    cv_folds: int,
+    quality_gate: QualityGate,
+    seed: int,
+) -> None:
+    # Hashing here puts the data's content in load_data's cache key: new data, fresh run.
+    data_md5 = file_md5(dataset.path) if Path(dataset.path).is_file() else "missing"
+    raw = load_data(dataset=dataset, data_md5=data_md5)
+    clean = validate_data(raw, dataset=dataset)
+    train, test = split_data(clean, dataset=dataset, split=split, seed=seed)
+    models, results = [], []
+    for name, spec in candidates.items():
+        model, result = train_candidate(
+            train,
+            dataset=dataset,
+            name=name,
+            spec=spec,
+            cv_folds=cv_folds,
+            seed=seed,
+            id=f"train_{name}",
+        )
+        models.append(model)
+        results.append(result)
+    chosen, selection = select_model(models, results)
+    metrics, _, _ = evaluate_model(chosen, test, dataset=dataset)
+    promote_model(
+        chosen,
+        metrics,
+        selection,
+        test,
+        dataset=dataset,
+        quality_gate=quality_gate,
+        data_md5=data_md5,
+    )

@@ -1,0 +1,1 @@
+"""ZenML steps: thin wrappers over the plain functions defined next to them."""

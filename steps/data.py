@@ -1,0 +1,79 @@
+"""Load the raw CSV and split it: plain functions, then the steps that wrap them."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from collections import Counter
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+from sklearn.model_selection import train_test_split
+from zenml import log_metadata, step
+
+from steps.config_models import DatasetSpec, SplitSpec
+from steps.validation import DataValidationError
+
+
+def file_md5(path: str | Path) -> str:
+    """The md5 DVC records for a file, so a run can be matched to `dvc.lock`."""
+    digest = hashlib.md5()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_dataset(path: str | Path) -> pd.DataFrame:
+    """Read a CSV; problems that stop it being a table at all become DataValidationError."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataValidationError(
+            f"{path}: file not found. Get the data with `dvc pull` or `dvc repro raw`."
+        )
+    with open(path, newline="", encoding="utf-8") as handle:
+        header = next(csv.reader(handle), [])
+    if not any(name.strip() for name in header):
+        raise DataValidationError(f"{path}: the file is empty (no header, no rows).")
+    repeated = [name for name, count in Counter(header).items() if count > 1]
+    if repeated:
+        raise DataValidationError(
+            f"{path}: duplicated column names in the header: {', '.join(map(repr, repeated))}."
+        )
+    return pd.read_csv(path)
+
+
+def split_dataset(
+    frame: pd.DataFrame, target: str, test_size: float, seed: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Stratified, seeded split; the index is reset so each part stands alone."""
+    train, test = train_test_split(
+        frame, test_size=test_size, random_state=seed, stratify=frame[target]
+    )
+    return train.reset_index(drop=True), test.reset_index(drop=True)
+
+
+@step
+def load_data(dataset: DatasetSpec, data_md5: str) -> Annotated[pd.DataFrame, "raw_data"]:
+    """`data_md5` is computed when the pipeline is composed: new data, new cache key."""
+    frame = read_dataset(dataset.path)
+    actual_md5 = file_md5(dataset.path)
+    if actual_md5 != data_md5:
+        raise DataValidationError(
+            f"{dataset.path} changed while the run was starting (md5 {data_md5} -> {actual_md5})."
+        )
+    log_metadata(
+        {"data_md5": data_md5, "rows": len(frame), "path": dataset.path},
+        artifact_name="raw_data",
+        infer_artifact=True,
+    )
+    return frame
+
+
+@step
+def split_data(
+    frame: pd.DataFrame, dataset: DatasetSpec, split: SplitSpec, seed: int
+) -> tuple[Annotated[pd.DataFrame, "train_data"], Annotated[pd.DataFrame, "test_data"]]:
+    train, test = split_dataset(frame, dataset.target, split.test_size, seed)
+    return train, test  # a literal tuple: ZenML reads it to see two outputs

@@ -1,0 +1,99 @@
+"""Score the chosen model on the held-out test split and draw its confusion matrix."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from typing import Annotated, Any
+
+import pandas as pd
+from sklearn.metrics import (
+    accuracy_score,
+    confusion_matrix,
+    f1_score,
+    precision_recall_fscore_support,
+)
+from sklearn.pipeline import Pipeline
+from zenml import log_metadata, step
+from zenml.types import HTMLString
+
+from steps.config_models import DatasetSpec
+
+
+def compute_metrics(model: Pipeline, test: pd.DataFrame, dataset: DatasetSpec) -> dict[str, Any]:
+    """Accuracy, macro-F1, per-class precision/recall and the confusion matrix (rows = truth)."""
+    truth = test[dataset.target]
+    predicted = model.predict(test[dataset.feature_names])
+    precision, recall, _, support = precision_recall_fscore_support(
+        truth, predicted, labels=dataset.classes, zero_division=0
+    )
+    return {
+        "accuracy": float(accuracy_score(truth, predicted)),
+        "macro_f1": float(
+            f1_score(truth, predicted, labels=dataset.classes, average="macro", zero_division=0)
+        ),
+        "per_class": {
+            label: {"precision": float(p), "recall": float(r), "support": int(n)}
+            for label, p, r, n in zip(dataset.classes, precision, recall, support, strict=True)
+        },
+        "classes": list(dataset.classes),
+        "confusion_matrix": confusion_matrix(truth, predicted, labels=dataset.classes).tolist(),
+        "test_rows": len(test),
+    }
+
+
+def confusion_matrix_png(matrix: list[list[int]], classes: list[str]) -> bytes:
+    """A labelled heat map of the confusion matrix as PNG bytes."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(4.5, 4), dpi=100)
+    axes.imshow(matrix, cmap="Blues")
+    axes.set_xticks(range(len(classes)), classes, rotation=30, ha="right")
+    axes.set_yticks(range(len(classes)), classes)
+    axes.set_xlabel("predicted")
+    axes.set_ylabel("true")
+    peak = max(max(row) for row in matrix) or 1
+    for i, row in enumerate(matrix):
+        for j, count in enumerate(row):
+            colour = "white" if count > peak / 2 else "black"
+            axes.text(j, i, str(count), ha="center", va="center", color=colour)
+    axes.set_title("Confusion matrix (test split)")
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    plt.close(figure)
+    return buffer.getvalue()
+
+
+def evaluation_html(metrics: dict[str, Any], png: bytes) -> str:
+    """One page for the dashboard: headline metrics, per-class table, confusion matrix."""
+    rows = "".join(
+        f"<tr><td>{html.escape(label)}</td><td>{m['precision']:.3f}</td>"
+        f"<td>{m['recall']:.3f}</td><td>{m['support']}</td></tr>"
+        for label, m in metrics["per_class"].items()
+    )
+    image = base64.b64encode(png).decode()
+    return (
+        f"<h3>Test accuracy {metrics['accuracy']:.3f} &middot; macro-F1 {metrics['macro_f1']:.3f}"
+        f"</h3><table border='1' cellpadding='4'><tr><th>class</th><th>precision</th>"
+        f"<th>recall</th><th>support</th></tr>{rows}</table>"
+        f"<img alt='confusion matrix' src='data:image/png;base64,{image}'/>"
+    )
+
+
+@step
+def evaluate_model(
+    model: Pipeline, test: pd.DataFrame, dataset: DatasetSpec
+) -> tuple[
+    Annotated[dict, "test_metrics"],
+    Annotated[bytes, "confusion_matrix_png"],
+    Annotated[HTMLString, "evaluation_report"],
+]:
+    metrics = compute_metrics(model, test, dataset)
+    png = confusion_matrix_png(metrics["confusion_matrix"], dataset.classes)
+    log_metadata({"accuracy": metrics["accuracy"], "macro_f1": metrics["macro_f1"]})
+    return metrics, png, HTMLString(evaluation_html(metrics, png))

@@ -1,0 +1,162 @@
+"""Check a dataset against the configured schema and report every violation at once.
+
+pandera runs the per-column rules; the few table-level rules it cannot phrase well
+(delimiter, rows per class) are plain checks. No training starts on data that fails here.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+from pandera.errors import SchemaErrors
+from zenml import step
+
+from steps.config_models import DatasetSpec
+
+MAX_LINES_SHOWN = 8
+
+
+class DataValidationError(ValueError):
+    """The data breaks the schema; the message lists every problem found."""
+
+
+class HideDataErrorTraceback(logging.Filter):
+    """A data error is the user's to fix, not a crash: log its message without the traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], DataValidationError):
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+def _numbers(series: pd.Series) -> pd.Series:
+    """Non-numbers become NaN, so each rule below judges only what it is about."""
+    return pd.to_numeric(series, errors="coerce")
+
+
+def _feature_column(low: float, high: float) -> pa.Column:
+    return pa.Column(
+        nullable=False,
+        checks=[
+            pa.Check(lambda s: _numbers(s).notna(), name="must be a number"),
+            pa.Check(lambda s: ~np.isinf(_numbers(s)), name="must be finite"),
+            pa.Check(
+                lambda s: _numbers(s).between(low, high) | ~np.isfinite(_numbers(s)),
+                name=f"must be within [{low:g}, {high:g}]",
+            ),
+        ],
+    )
+
+
+def build_schema(spec: DatasetSpec, with_target: bool = True) -> pa.DataFrameSchema:
+    """The pandera schema for the configured features (and target, for training data)."""
+    columns = {name: _feature_column(f.min, f.max) for name, f in spec.features.items()}
+    if with_target:
+        columns[spec.target] = pa.Column(
+            nullable=False,
+            checks=pa.Check(
+                lambda s: s.astype(str).isin(spec.classes),
+                name=f"must be one of {', '.join(spec.classes)}",
+            ),
+        )
+    return pa.DataFrameSchema(columns, strict=False)
+
+
+def _lines(index_values: pd.Series) -> str:
+    """Data row i is line i + 2 of the CSV (line 1 is the header)."""
+    lines = sorted(int(i) + 2 for i in index_values.dropna())
+    shown = ", ".join(map(str, lines[:MAX_LINES_SHOWN]))
+    more = f" and {len(lines) - MAX_LINES_SHOWN} more" if len(lines) > MAX_LINES_SHOWN else ""
+    return f"line{'s' if len(lines) > 1 else ''} {shown}{more}"
+
+
+def _describe(failures: pd.DataFrame) -> list[str]:
+    messages = []
+    missing = failures[failures["check"] == "column_in_dataframe"]["failure_case"]
+    for name in missing:
+        messages.append(f"missing column {name!r}")
+    rest = failures[failures["check"] != "column_in_dataframe"]
+    for (column, check), group in rest.groupby(["column", "check"], sort=False):
+        rule = "must not be empty" if check == "not_nullable" else check
+        count = len(group)
+        examples = ""
+        if check != "not_nullable":
+            values = list(dict.fromkeys(map(str, group["failure_case"])))[:3]
+            examples = f" (values: {', '.join(map(repr, values))})"
+        rows = "1 row breaks" if count == 1 else f"{count} rows break"
+        messages.append(
+            f"column {column!r}: {rows} the rule '{rule}' at {_lines(group['index'])}{examples}"
+        )
+    return messages
+
+
+def _delimiter_hint(frame: pd.DataFrame) -> list[str]:
+    if len(frame.columns) == 1:
+        header = str(frame.columns[0])
+        for delimiter in (";", "\t", "|"):
+            if delimiter in header:
+                return [
+                    f"the header is one column {header!r}: the file looks "
+                    f"{delimiter!r}-delimited, but it must be comma-separated"
+                ]
+    return []
+
+
+def _class_counts(frame: pd.DataFrame, spec: DatasetSpec) -> list[str]:
+    if spec.target not in frame.columns:
+        return []
+    counts = frame[spec.target].astype(str).value_counts()
+    messages = []
+    for label in spec.classes:
+        found = int(counts.get(label, 0))
+        if found < spec.min_rows_per_class:
+            messages.append(
+                f"class {label!r} has {found} row{'s' if found != 1 else ''}; "
+                f"at least {spec.min_rows_per_class} are required (min_rows_per_class)"
+            )
+    return messages
+
+
+def find_violations(frame: pd.DataFrame, spec: DatasetSpec, with_target: bool = True) -> list[str]:
+    """Every rule the frame breaks, one readable line each; empty when the data is valid."""
+    messages = _delimiter_hint(frame)
+    if frame.empty:
+        messages.append("the file has a header but no data rows")
+    try:
+        build_schema(spec, with_target).validate(frame, lazy=True)
+    except SchemaErrors as errors:
+        messages.extend(_describe(errors.failure_cases))
+    if with_target and not frame.empty:
+        messages.extend(_class_counts(frame, spec))
+    return messages
+
+
+def validate_dataset(
+    frame: pd.DataFrame, spec: DatasetSpec, source: str, with_target: bool = True
+) -> pd.DataFrame:
+    """The configured columns, features as floats; DataValidationError lists every problem."""
+    violations = find_violations(frame, spec, with_target)
+    if violations:
+        listing = "\n".join(f"  - {message}" for message in violations)
+        raise DataValidationError(
+            f"{source}: {len(violations)} problem{'s' if len(violations) > 1 else ''} "
+            f"found, nothing was trained:\n{listing}"
+        )
+    columns = spec.columns if with_target else spec.feature_names
+    clean = frame[columns].copy()
+    clean[spec.feature_names] = clean[spec.feature_names].astype(float)
+    if with_target:
+        clean[spec.target] = clean[spec.target].astype(str)
+    return clean
+
+
+@step
+def validate_data(
+    frame: pd.DataFrame, dataset: DatasetSpec
+) -> Annotated[pd.DataFrame, "validated_data"]:
+    return validate_dataset(frame, dataset, source=dataset.path)
