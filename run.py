@@ -40,7 +40,13 @@ def cli(context: click.Context, config_path: Path, no_cache: bool) -> None:
 
 
 def train(config_path: Path, no_cache: bool) -> None:
-    from pydantic import ValidationError
+    from steps.config_models import ConfigError, check_training_config
+
+    try:
+        check_training_config(config_path)
+    except ConfigError as error:
+        click.secho(f"Training not started: {error}", fg="red", err=True)
+        sys.exit(2)
 
     from pipelines.run_report import collect_summary, format_summary, write_reports
     from pipelines.training import training_pipeline
@@ -55,7 +61,7 @@ def train(config_path: Path, no_cache: bool) -> None:
     configured = training_pipeline.with_options(**options)
     try:
         run = configured()
-    except (DataValidationError, ValidationError) as error:
+    except DataValidationError as error:
         click.secho(f"\nTraining stopped: {error}", fg="red", err=True)
         click.echo("The production model was not changed.", err=True)
         sys.exit(1)

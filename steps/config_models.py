@@ -6,9 +6,18 @@ No ZenML import here: the service and the command line reuse the dataset schema 
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 
 class _Strict(BaseModel):
@@ -70,6 +79,35 @@ class QualityGate(_Strict):
 
     metric: Literal["accuracy", "macro_f1"] = "accuracy"
     min_value: float = Field(ge=0, le=1)
+
+
+class TrainingParameters(_Strict):
+    """The `parameters:` block of configs/training.yaml, checked before ZenML sees it."""
+
+    dataset: DatasetSpec
+    split: SplitSpec = SplitSpec()
+    candidates: dict[str, CandidateSpec] = Field(min_length=1)
+    cv_folds: int = Field(default=5, ge=2)
+    quality_gate: QualityGate
+    seed: int = 42
+
+
+class ConfigError(ValueError):
+    """The run config cannot be used; the message says which entries are wrong."""
+
+
+def check_training_config(path: str | Path) -> TrainingParameters:
+    """Validate a run config's parameters, naming each bad entry by its place in the file."""
+    try:
+        raw = yaml.safe_load(Path(path).read_text()) or {}
+        return TrainingParameters(**raw.get("parameters", {}))
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML: {error}") from error
+    except ValidationError as error:
+        lines = [
+            f"  - parameters.{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()
+        ]
+        raise ConfigError(f"{path}: invalid configuration:\n" + "\n".join(lines)) from error
 
 
 def load_class(path: str) -> type:

@@ -1,0 +1,42 @@
+"""Shared fixtures. Every test runs against a throw-away ZenML store, never the user's own.
+
+The isolation is set here, at import, before anything imports ZenML, so the test process
+and the `run.py` subprocesses it starts share one temporary store. Tests that need their
+own model lineage give the model a name of their own in a temporary config.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+_STATE = Path(tempfile.mkdtemp(prefix="iris-mlops-tests-"))
+os.environ.update(
+    {
+        "ZENML_CONFIG_PATH": str(_STATE / "zenml"),
+        "ZENML_ANALYTICS_OPT_IN": "false",
+        "ZENML_ENABLE_RICH_TRACEBACK": "false",
+        "AUTO_OPEN_DASHBOARD": "false",
+        "DVC_NO_ANALYTICS": "1",
+    }
+)
+os.environ.pop("ZENML_REPOSITORY_PATH", None)
+os.environ.pop("ZENML_STORE_URL", None)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    shutil.rmtree(_STATE, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def iris_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shipped Iris CSV, written by the same code as DVC's `raw` stage."""
+    from data.make_iris import write_iris
+
+    path = tmp_path_factory.mktemp("data") / "iris.csv"
+    write_iris(path)
+    return path

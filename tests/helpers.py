@@ -1,0 +1,36 @@
+"""Helpers for tests that drive the project the way a user does."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def training_config(folder: Path, dataset_path: Path, model_name: str, **parameters: Any) -> Path:
+    """A copy of configs/training.yaml with its own data, model name and parameter overrides."""
+    config = yaml.safe_load((REPO / "configs" / "training.yaml").read_text())
+    config["model"]["name"] = model_name
+    config["parameters"]["dataset"]["path"] = str(dataset_path)
+    config["parameters"].update(parameters)
+    path = folder / f"{model_name}-{len(list(folder.glob('*.yaml')))}.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def run_cli(*args: str, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """`python run.py ARGS` as a user types it, from `cwd` (where reports/ is written)."""
+    return subprocess.run(
+        [sys.executable, str(REPO / "run.py"), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=os.environ.copy(),
+    )

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import yaml
+
+from steps.candidates import build_pipeline, search_candidate
+from steps.config_models import CandidateSpec, DatasetSpec
+from steps.data import read_dataset, split_dataset
+from tests.helpers import REPO
+
+DATASET = DatasetSpec(
+    **yaml.safe_load((REPO / "configs" / "training.yaml").read_text())["parameters"]["dataset"]
+)
+
+
+def test_pipeline_holds_preprocessing_and_the_seed():
+    forest = build_pipeline(CandidateSpec(estimator="sklearn.ensemble.RandomForestClassifier"), 3)
+    assert [name for name, _ in forest.steps] == ["scale", "model"]
+    assert forest.named_steps["model"].random_state == 3
+    knn = build_pipeline(
+        CandidateSpec(estimator="sklearn.neighbors.KNeighborsClassifier", scale_features=False), 3
+    )
+    assert [name for name, _ in knn.steps] == ["model"]
+
+
+def test_search_tunes_on_train_and_the_model_takes_raw_features(iris_csv):
+    train, test = split_dataset(read_dataset(iris_csv), "species", 0.2, seed=42)
+    spec = CandidateSpec(
+        estimator="sklearn.linear_model.LogisticRegression",
+        params={"max_iter": 500},
+        search_space={"C": [0.01, 1.0]},
+    )
+    model, result = search_candidate("logreg", spec, train, DATASET, cv_folds=3, seed=42)
+    assert result["combinations_tried"] == 2
+    assert result["best_params"]["C"] in (0.01, 1.0)
+    assert 0.8 < result["cv_accuracy"] <= 1.0
+    assert set(model.predict(test[DATASET.feature_names])) <= set(DATASET.classes)
+    assert model.predict_proba(test[DATASET.feature_names]).shape == (len(test), 3)
