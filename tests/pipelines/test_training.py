@@ -1,0 +1,155 @@
+"""The real training pipeline, run as a user runs it (`python run.py`), on a temporary store.
+
+Each test trains a model of its own name, so their production lineages do not meet.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from zenml.client import Client
+from zenml.enums import ExecutionStatus, ModelStages
+
+from steps.data import file_md5
+from tests.helpers import run_cli, training_config
+
+pytestmark = pytest.mark.slow
+
+WEAK_CANDIDATE = {
+    "stump": {
+        "estimator": "sklearn.tree.DecisionTreeClassifier",
+        "params": {"max_depth": 1},
+        "scale_features": False,
+    }
+}
+
+
+def train(config: Path, cwd: Path, *args: str, expect_success: bool = True):
+    result = run_cli("--config", str(config), *args, cwd=cwd)
+    if expect_success:
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result
+
+
+def run_of(result) -> str:
+    return re.search(r"^Run\s+(\S+)", result.stdout, re.MULTILINE).group(1)
+
+
+def production(model_name: str):
+    return Client().get_model_version(model_name, ModelStages.PRODUCTION)
+
+
+def statuses(run_name: str) -> dict[str, ExecutionStatus]:
+    return {name: step.status for name, step in Client().get_pipeline_run(run_name).steps.items()}
+
+
+def test_first_run_promotes_and_records_lineage(tmp_path, iris_csv):
+    config = training_config(tmp_path, iris_csv, "iris_lineage")
+    result = train(config, tmp_path)
+
+    for label in ("Run", "Data md5", "Chosen model", "CV accuracy", "Test metrics"):
+        assert re.search(rf"^{label}\s+\S", result.stdout, re.MULTILINE), label
+    assert "PROMOTED to production" in result.stdout
+    assert "Production now version 1" in result.stdout
+
+    version = production("iris_lineage")
+    assert version.number == 1
+    metadata = version.run_metadata
+    assert metadata["data_md5"] == file_md5(iris_csv)
+    assert metadata["test_accuracy"] >= 0.9
+    assert metadata["promotion"]["promote"] is True
+    assert metadata["classes"] == ["setosa", "versicolor", "virginica"]
+    assert set(metadata["hyperparameters"]) and metadata["cv_accuracy"] > 0.9
+
+    steps = statuses(run_of(result))
+    trained = {name for name in steps if name.startswith("train_")}
+    assert trained == {
+        "train_logistic_regression",
+        "train_random_forest",
+        "train_k_nearest_neighbors",
+    }
+    row = pd.DataFrame([[5.1, 3.5, 1.4, 0.2]], columns=metadata["features"])
+    assert version.get_artifact("classifier").load().predict(row).tolist() == ["setosa"]
+
+    report = json.loads((tmp_path / "reports" / "metrics.json").read_text())
+    assert report["accuracy"] == metadata["test_accuracy"]
+    assert (tmp_path / "reports" / "confusion_matrix.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_no_cache_runs_cold_and_a_rerun_reuses_all_but_promotion(tmp_path, iris_csv):
+    config = training_config(tmp_path, iris_csv, "iris_cache")
+    cold = statuses(run_of(train(config, tmp_path, "--no-cache")))
+    assert set(cold.values()) == {ExecutionStatus.COMPLETED}
+
+    warm = statuses(run_of(train(config, tmp_path)))
+    assert warm.pop("promote_model") == ExecutionStatus.COMPLETED
+    assert set(warm.values()) == {ExecutionStatus.CACHED}
+
+
+def test_weaker_model_is_not_promoted_and_production_stays(tmp_path, iris_csv):
+    train(training_config(tmp_path, iris_csv, "iris_guarded"), tmp_path)
+    before = production("iris_guarded")
+
+    weak = training_config(
+        tmp_path,
+        iris_csv,
+        "iris_guarded",
+        candidates=WEAK_CANDIDATE,
+        quality_gate={"metric": "accuracy", "min_value": 0.5},
+    )
+    result = train(weak, tmp_path)
+    assert "not promoted" in result.stdout
+    assert "worse than production's" in result.stdout
+
+    after = production("iris_guarded")
+    assert after.id == before.id
+    weak_version = Client().get_model_version("iris_guarded", 2)
+    assert weak_version.stage is None
+    assert weak_version.run_metadata["promotion"]["promote"] is False
+
+
+def test_bad_data_stops_before_training_and_production_is_unchanged(tmp_path, iris_csv):
+    train(training_config(tmp_path, iris_csv, "iris_bad_data"), tmp_path)
+    before = production("iris_bad_data")
+
+    lines = iris_csv.read_text().splitlines()
+    lines[5] = lines[5].replace("setosa", "rose")
+    lines[9] = "abc," + lines[9].split(",", 1)[1]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("\n".join(lines) + "\n")
+    result = train(training_config(tmp_path, bad, "iris_bad_data"), tmp_path, expect_success=False)
+
+    assert result.returncode == 1
+    assert "2 problems found" in result.stderr
+    assert "'must be a number' at line 10" in result.stderr
+    assert "'rose'" in result.stderr
+    assert "The production model was not changed." in result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+
+    failed = Client().list_pipeline_runs(sort_by="desc:created", size=1).items[0]
+    assert failed.status == ExecutionStatus.FAILED
+    assert not any(name.startswith("train_") for name in failed.steps)
+    assert production("iris_bad_data").id == before.id
+
+
+def test_changed_data_reruns_from_load(tmp_path, iris_csv):
+    changed = tmp_path / "iris_changed.csv"
+    lines = iris_csv.read_text().splitlines()
+    changed.write_text("\n".join([lines[0], *reversed(lines[1:])]) + "\n")
+    result = train(training_config(tmp_path, changed, "iris_changed"), tmp_path)
+    steps = statuses(run_of(result))
+    assert steps["load_data"] == ExecutionStatus.COMPLETED
+    assert steps["validate_data"] == ExecutionStatus.COMPLETED
+    assert production("iris_changed").run_metadata["data_md5"] == file_md5(changed)
+
+
+def test_bad_config_is_refused_before_any_run(tmp_path, iris_csv):
+    config = training_config(tmp_path, iris_csv, "iris_bad_config", split={"test_size": 1.5})
+    result = train(config, tmp_path, expect_success=False)
+    assert result.returncode == 2
+    assert "parameters.split.test_size: Input should be less than 1" in result.stderr
+    assert "Traceback" not in result.stderr
