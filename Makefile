@@ -21,7 +21,7 @@ $(VENV)/.installed: pyproject.toml uv.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 	$(BIN)/uv sync --frozen
-	if [ -d .git ]; then $(BIN)/pre-commit install >/dev/null; fi
+	if [ -d .git ]; then $(BIN)/pre-commit install >/dev/null || echo "note: pre-commit hook not installed"; fi
 	touch $@
 
 install: $(VENV)/.installed ## Create .venv with the pinned dependencies (uv.lock)

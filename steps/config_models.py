@@ -85,11 +85,11 @@ class TrainingParameters(_Strict):
     """The `parameters:` block of configs/training.yaml, checked before ZenML sees it."""
 
     dataset: DatasetSpec
-    split: SplitSpec = SplitSpec()
+    split: SplitSpec
     candidates: dict[str, CandidateSpec] = Field(min_length=1)
-    cv_folds: int = Field(default=5, ge=2)
+    cv_folds: int = Field(ge=2)
     quality_gate: QualityGate
-    seed: int = 42
+    seed: int
 
 
 class ConfigError(ValueError):

@@ -41,7 +41,8 @@ def read_dataset(path: str | Path) -> pd.DataFrame:
         raise DataValidationError(
             f"{path}: duplicated column names in the header: {', '.join(map(repr, repeated))}."
         )
-    return pd.read_csv(path)
+    # As text: validation turns features into numbers and keeps labels such as "01" intact.
+    return pd.read_csv(path, dtype=str)
 
 
 def split_dataset(

@@ -5,6 +5,7 @@ import yaml
 from steps.candidates import build_pipeline, search_candidate
 from steps.config_models import CandidateSpec, DatasetSpec
 from steps.data import read_dataset, split_dataset
+from steps.validation import validate_dataset
 from tests.helpers import REPO
 
 DATASET = DatasetSpec(
@@ -23,7 +24,8 @@ def test_pipeline_holds_preprocessing_and_the_seed():
 
 
 def test_search_tunes_on_train_and_the_model_takes_raw_features(iris_csv):
-    train, test = split_dataset(read_dataset(iris_csv), "species", 0.2, seed=42)
+    frame = validate_dataset(read_dataset(iris_csv), DATASET, source="iris")
+    train, test = split_dataset(frame, "species", 0.2, seed=42)
     spec = CandidateSpec(
         estimator="sklearn.linear_model.LogisticRegression",
         params={"max_iter": 500},

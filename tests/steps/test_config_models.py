@@ -6,7 +6,15 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from steps.config_models import CandidateSpec, DatasetSpec, FeatureSpec, QualityGate, SplitSpec
+from steps.config_models import (
+    CandidateSpec,
+    ConfigError,
+    DatasetSpec,
+    FeatureSpec,
+    QualityGate,
+    SplitSpec,
+    check_training_config,
+)
 from tests.helpers import REPO
 
 
@@ -35,3 +43,16 @@ def test_inverted_range_is_rejected():
 def test_typos_in_config_keys_are_rejected():
     with pytest.raises(ValidationError, match="test_sise"):
         SplitSpec(test_sise=0.2)
+
+
+def test_config_errors_name_each_entry(tmp_path):
+    config = yaml.safe_load((REPO / "configs" / "training.yaml").read_text())
+    config["parameters"]["cv_folds"] = 1
+    del config["parameters"]["seed"]
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(config))
+    with pytest.raises(ConfigError) as raised:
+        check_training_config(path)
+    message = str(raised.value)
+    assert "parameters.cv_folds: Input should be greater than or equal to 2" in message
+    assert "parameters.seed: Field required" in message

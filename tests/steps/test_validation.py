@@ -150,3 +150,23 @@ def test_features_only_for_batch_inputs(iris_csv, spec):
     frame = read_dataset(iris_csv).drop(columns=[spec.target])
     clean = validate_dataset(frame, spec, source="batch", with_target=False)
     assert list(clean.columns) == spec.feature_names
+
+
+def test_numeric_class_labels_stay_labels(tmp_path):
+    spec = DatasetSpec(
+        path="unused.csv",
+        target="grade",
+        classes=["01", "02"],
+        features={"score": {"min": 0, "max": 100}},
+        min_rows_per_class=1,
+    )
+    path = tmp_path / "grades.csv"
+    path.write_text("score,grade\n50,01\n70,02\n,02\n")
+    with pytest.raises(DataValidationError) as raised:
+        validate_dataset(read_dataset(path), spec, source="grades")
+    assert "1 problem found" in str(raised.value)
+    assert "'must not be empty' at line 4" in str(raised.value)
+    path.write_text("score,grade\n50,01\n70,02\n")
+    clean = validate_dataset(read_dataset(path), spec, source="grades")
+    assert clean["grade"].tolist() == ["01", "02"]
+    assert clean["score"].tolist() == [50.0, 70.0]
