@@ -19,7 +19,8 @@ help: ## List the targets
 
 $(VENV)/.installed: pyproject.toml uv.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	test -x $(BIN)/uv || { $(BIN)/python -m ensurepip --upgrade >/dev/null && \
+	  $(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION); }
 	$(BIN)/uv sync --frozen
 	if [ -d .git ]; then $(BIN)/pre-commit install >/dev/null || echo "note: pre-commit hook not installed"; fi
 	touch $@

@@ -5,17 +5,28 @@ from __future__ import annotations
 from pathlib import Path
 
 from zenml import pipeline
+from zenml.config import CachePolicy
 
 from steps.candidates import train_candidate
 from steps.config_models import CandidateSpec, DatasetSpec, QualityGate, SplitSpec
 from steps.data import file_md5, load_data, split_data
 from steps.evaluation import evaluate_model
-from steps.promotion import promote_model
+from steps.promotion import promote_model, record_failure
 from steps.selection import select_model
 from steps.validation import validate_data
 
+# A step's own cache key covers only its function's source: list the files holding the plain
+# functions it calls too, or a change to them would reuse stale results.
+LOGIC_FILES = sorted(
+    f"steps/{path.name}" for path in (Path(__file__).parents[1] / "steps").glob("*.py")
+)
 
-@pipeline(name="training")
+
+@pipeline(
+    name="training",
+    on_failure=record_failure,
+    cache_policy=CachePolicy(file_dependencies=LOGIC_FILES),
+)
 def training_pipeline(
     dataset: DatasetSpec,
     split: SplitSpec,

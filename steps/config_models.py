@@ -91,6 +91,22 @@ class TrainingParameters(_Strict):
     quality_gate: QualityGate
     seed: int
 
+    @model_validator(mode="after")
+    def _enough_rows_per_class(self) -> TrainingParameters:
+        """Validated data always splits: each class reaches the test split and every CV fold."""
+        rows = self.dataset.min_rows_per_class
+        if rows * self.split.test_size < 1:
+            raise ValueError(
+                f"dataset.min_rows_per_class ({rows}) x split.test_size ({self.split.test_size}) "
+                "must be at least 1, so every class reaches the test split"
+            )
+        if rows * (1 - self.split.test_size) < self.cv_folds:
+            raise ValueError(
+                f"dataset.min_rows_per_class ({rows}) x (1 - split.test_size) must be at least "
+                f"cv_folds ({self.cv_folds}), so every class is in each CV fold"
+            )
+        return self
+
 
 class ConfigError(ValueError):
     """The run config cannot be used; the message says which entries are wrong."""
@@ -99,13 +115,18 @@ class ConfigError(ValueError):
 def check_training_config(path: str | Path) -> TrainingParameters:
     """Validate a run config's parameters, naming each bad entry by its place in the file."""
     try:
-        raw = yaml.safe_load(Path(path).read_text()) or {}
-        return TrainingParameters(**raw.get("parameters", {}))
+        raw = yaml.safe_load(Path(path).read_text())
+        if not isinstance(raw, dict) or not isinstance(raw.get("parameters"), dict):
+            raise ConfigError(f"{path}: needs a `parameters:` mapping (see configs/training.yaml)")
+        if not isinstance(raw.get("model"), dict) or not raw["model"].get("name"):
+            raise ConfigError(f"{path}: needs `model: name:`, the model to version and promote")
+        return TrainingParameters(**raw["parameters"])
     except yaml.YAMLError as error:
         raise ConfigError(f"{path}: not valid YAML: {error}") from error
     except ValidationError as error:
         lines = [
-            f"  - parameters.{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()
+            f"  - {'.'.join(['parameters', *map(str, e['loc'])])}: {e['msg']}"
+            for e in error.errors()
         ]
         raise ConfigError(f"{path}: invalid configuration:\n" + "\n".join(lines)) from error
 

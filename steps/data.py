@@ -26,23 +26,45 @@ def file_md5(path: str | Path) -> str:
 
 
 def read_dataset(path: str | Path) -> pd.DataFrame:
-    """Read a CSV; problems that stop it being a table at all become DataValidationError."""
+    """Read a CSV as text, indexed by its line numbers so errors can point at them.
+
+    Problems that stop the file being a table at all become DataValidationError; the
+    values themselves are judged by validation, which also turns features into numbers.
+    """
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise DataValidationError(
             f"{path}: file not found. Get the data with `dvc pull` or `dvc repro raw`."
         )
-    with open(path, newline="", encoding="utf-8") as handle:
-        header = next(csv.reader(handle), [])
-    if not any(name.strip() for name in header):
-        raise DataValidationError(f"{path}: the file is empty (no header, no rows).")
-    repeated = [name for name, count in Counter(header).items() if count > 1]
-    if repeated:
-        raise DataValidationError(
-            f"{path}: duplicated column names in the header: {', '.join(map(repr, repeated))}."
+    if not path.is_file():
+        raise DataValidationError(f"{path}: not a file.")
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            header = [name.strip() for name in next(csv.reader(handle), [])]
+        if not any(header):
+            raise DataValidationError(f"{path}: the file is empty (no header, no rows).")
+        repeated = [name for name, count in Counter(header).items() if count > 1]
+        if repeated:
+            names = ", ".join(map(repr, repeated))
+            raise DataValidationError(f"{path}: duplicated column names in the header: {names}.")
+        frame = pd.read_csv(
+            path,
+            dtype=str,  # labels such as "01" or "NA" stay labels
+            encoding="utf-8-sig",
+            keep_default_na=False,
+            na_values=[""],
+            skip_blank_lines=False,
+            skipinitialspace=True,
         )
-    # As text: validation turns features into numbers and keeps labels such as "01" intact.
-    return pd.read_csv(path, dtype=str)
+    except UnicodeDecodeError as error:
+        raise DataValidationError(
+            f"{path}: not UTF-8 text ({error.reason} at byte {error.start}); save it as UTF-8."
+        ) from error
+    except (pd.errors.ParserError, csv.Error) as error:
+        raise DataValidationError(f"{path}: not a comma-separated table: {error}") from error
+    frame.columns = frame.columns.str.strip()
+    frame.index = frame.index + 2  # line 1 is the header
+    return frame.dropna(how="all")  # blank lines carry nothing
 
 
 def split_dataset(

@@ -28,12 +28,25 @@ class PromotionDecision:
 
 
 def decide_promotion(
-    score: float, production_score: float | None, gate: QualityGate
+    score: float,
+    gate: QualityGate,
+    production_score: float | None = None,
+    production_error: str | None = None,
 ) -> PromotionDecision:
-    """The gate first, then the comparison with production on the same test data (ties promote)."""
+    """The gate first, then production on the same test data (ties promote).
+
+    A production model that cannot score this data (say, the features changed) cannot be
+    compared, so nothing is promoted automatically: a person decides.
+    """
     if score < gate.min_value:
         return PromotionDecision(
             False, f"test {gate.metric} {score:.4f} is below the quality gate {gate.min_value:.4f}"
+        )
+    if production_error is not None:
+        return PromotionDecision(
+            False,
+            f"the production model cannot be scored on this test data ({production_error}), "
+            "so the two cannot be compared; promote this version by hand if that is intended",
         )
     if production_score is None:
         return PromotionDecision(
@@ -60,15 +73,23 @@ def production_version(model_name: str):
         return None
 
 
-def score_on(
+def score_production(
     model: Pipeline, test: pd.DataFrame, dataset: DatasetSpec, metric: str
-) -> float | None:
-    """Another model's metric on this test split; None if it cannot read these columns."""
+) -> tuple[float | None, str | None]:
+    """Production's metric on this test split, or why it cannot be computed."""
     try:
-        return compute_metrics(model, test, dataset)[metric]
+        return compute_metrics(model, test, dataset)[metric], None
     except (KeyError, ValueError) as error:
-        logger.warning("The production model cannot score this data (%s).", error)
-        return None
+        return None, f"{type(error).__name__}: {error}"
+
+
+def record_failure(exception: BaseException) -> None:
+    """Failure hook: a failed run's model version says which step failed and why."""
+    context = get_step_context()
+    log_metadata(
+        {"failed_step": context.step_run.name, "failure": str(exception)[:4000]},
+        infer_model=True,
+    )
 
 
 @step(enable_cache=False)
@@ -83,11 +104,15 @@ def promote_model(
 ) -> Annotated[dict, "promotion"]:
     new_version = get_step_context().model
     current = production_version(new_version.name)
-    production_score = None
+    production_score = production_error = None
     if current is not None and current.id != new_version.id:
         production_model = current.get_artifact("classifier").load()
-        production_score = score_on(production_model, test, dataset, quality_gate.metric)
-    decision = decide_promotion(metrics[quality_gate.metric], production_score, quality_gate)
+        production_score, production_error = score_production(
+            production_model, test, dataset, quality_gate.metric
+        )
+    decision = decide_promotion(
+        metrics[quality_gate.metric], quality_gate, production_score, production_error
+    )
     if decision.promote:
         new_version.set_stage(ModelStages.PRODUCTION, force=True)
     logger.info("%s: %s", "Promoted" if decision.promote else "Not promoted", decision.reason)

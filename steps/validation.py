@@ -68,18 +68,18 @@ def build_schema(spec: DatasetSpec, with_target: bool = True) -> pa.DataFrameSch
 
 
 def _lines(index_values: pd.Series) -> str:
-    """Data row i is line i + 2 of the CSV (line 1 is the header)."""
-    lines = sorted(int(i) + 2 for i in index_values.dropna())
+    """The frame's index holds CSV line numbers (see read_dataset)."""
+    lines = sorted(int(i) for i in index_values.dropna())
     shown = ", ".join(map(str, lines[:MAX_LINES_SHOWN]))
     more = f" and {len(lines) - MAX_LINES_SHOWN} more" if len(lines) > MAX_LINES_SHOWN else ""
     return f"line{'s' if len(lines) > 1 else ''} {shown}{more}"
 
 
-def _describe(failures: pd.DataFrame) -> list[str]:
+def _describe(failures: pd.DataFrame, found: list[str]) -> list[str]:
     messages = []
     missing = failures[failures["check"] == "column_in_dataframe"]["failure_case"]
     for name in missing:
-        messages.append(f"missing column {name!r}")
+        messages.append(f"missing column {name!r} (the header has: {', '.join(found)})")
     rest = failures[failures["check"] != "column_in_dataframe"]
     for (column, check), group in rest.groupby(["column", "check"], sort=False):
         rule = "must not be empty" if check == "not_nullable" else check
@@ -130,7 +130,7 @@ def find_violations(frame: pd.DataFrame, spec: DatasetSpec, with_target: bool = 
     try:
         build_schema(spec, with_target).validate(frame, lazy=True)
     except SchemaErrors as errors:
-        messages.extend(_describe(errors.failure_cases))
+        messages.extend(_describe(errors.failure_cases, list(map(str, frame.columns))))
     if with_target and not frame.empty:
         messages.extend(_class_counts(frame, spec))
     return messages

@@ -1,4 +1,4 @@
-"""Shared fixtures. Every test runs against a throw-away ZenML store, never the user's own.
+"""Shared fixtures. Tests run against throw-away ZenML and DVC state, never the user's own.
 
 The isolation is set here, at import, before anything imports ZenML, so the test process
 and the `run.py` subprocesses it starts share one temporary store. Tests that need their
@@ -22,6 +22,9 @@ os.environ.update(
         "ZENML_ENABLE_RICH_TRACEBACK": "false",
         "AUTO_OPEN_DASHBOARD": "false",
         "DVC_NO_ANALYTICS": "1",
+        "DVC_GLOBAL_CONFIG_DIR": str(_STATE / "dvc-global"),
+        "DVC_SYSTEM_CONFIG_DIR": str(_STATE / "dvc-system"),
+        "DVC_SITE_CACHE_DIR": str(_STATE / "dvc-site-cache"),
     }
 )
 os.environ.pop("ZENML_REPOSITORY_PATH", None)

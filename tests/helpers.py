@@ -13,9 +13,14 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 
 
+def shipped_config() -> dict[str, Any]:
+    """configs/training.yaml as a dict, fresh on each call so tests may change it."""
+    return yaml.safe_load((REPO / "configs" / "training.yaml").read_text())
+
+
 def training_config(folder: Path, dataset_path: Path, model_name: str, **parameters: Any) -> Path:
     """A copy of configs/training.yaml with its own data, model name and parameter overrides."""
-    config = yaml.safe_load((REPO / "configs" / "training.yaml").read_text())
+    config = shipped_config()
     config["model"]["name"] = model_name
     config["parameters"]["dataset"]["path"] = str(dataset_path)
     config["parameters"].update(parameters)

@@ -65,8 +65,12 @@ def test_first_run_promotes_and_records_lineage(tmp_path, iris_csv):
     assert metadata["classes"] == ["setosa", "versicolor", "virginica"]
     assert set(metadata["hyperparameters"]) and metadata["cv_accuracy"] > 0.9
 
-    steps = statuses(run_of(result))
-    trained = {name for name in steps if name.startswith("train_")}
+    run = Client().get_pipeline_run(run_of(result))
+    raw_data = run.steps["load_data"].outputs["raw_data"][0].run_metadata
+    assert raw_data["rows"] == 150
+    assert raw_data["data_md5"] == metadata["data_md5"]
+    assert raw_data["path"] == str(iris_csv)
+    trained = {name for name in run.steps if name.startswith("train_")}
     assert trained == {
         "train_logistic_regression",
         "train_random_forest",
@@ -80,14 +84,23 @@ def test_first_run_promotes_and_records_lineage(tmp_path, iris_csv):
     assert (tmp_path / "reports" / "confusion_matrix.png").read_bytes()[:4] == b"\x89PNG"
 
 
-def test_no_cache_runs_cold_and_a_rerun_reuses_all_but_promotion(tmp_path, iris_csv):
-    config = training_config(tmp_path, iris_csv, "iris_cache")
+def test_cold_run_then_cached_rerun_then_changed_data_reruns_from_load(tmp_path, iris_csv):
+    data = tmp_path / "iris.csv"
+    data.write_bytes(iris_csv.read_bytes())
+    config = training_config(tmp_path, data, "iris_cache")
     cold = statuses(run_of(train(config, tmp_path, "--no-cache")))
     assert set(cold.values()) == {ExecutionStatus.COMPLETED}
 
     warm = statuses(run_of(train(config, tmp_path)))
     assert warm.pop("promote_model") == ExecutionStatus.COMPLETED
     assert set(warm.values()) == {ExecutionStatus.CACHED}
+
+    lines = data.read_text().splitlines()
+    data.write_text("\n".join([lines[0], *reversed(lines[1:])]) + "\n")
+    changed = statuses(run_of(train(config, tmp_path)))
+    assert changed["load_data"] == ExecutionStatus.COMPLETED
+    assert changed["validate_data"] == ExecutionStatus.COMPLETED
+    assert production("iris_cache").run_metadata["data_md5"] == file_md5(data)
 
 
 def test_weaker_model_is_not_promoted_and_production_stays(tmp_path, iris_csv):
@@ -134,17 +147,9 @@ def test_bad_data_stops_before_training_and_production_is_unchanged(tmp_path, ir
     assert failed.status == ExecutionStatus.FAILED
     assert not any(name.startswith("train_") for name in failed.steps)
     assert production("iris_bad_data").id == before.id
-
-
-def test_changed_data_reruns_from_load(tmp_path, iris_csv):
-    changed = tmp_path / "iris_changed.csv"
-    lines = iris_csv.read_text().splitlines()
-    changed.write_text("\n".join([lines[0], *reversed(lines[1:])]) + "\n")
-    result = train(training_config(tmp_path, changed, "iris_changed"), tmp_path)
-    steps = statuses(run_of(result))
-    assert steps["load_data"] == ExecutionStatus.COMPLETED
-    assert steps["validate_data"] == ExecutionStatus.COMPLETED
-    assert production("iris_changed").run_metadata["data_md5"] == file_md5(changed)
+    failed_version = Client().get_model_version("iris_bad_data", 2)
+    assert failed_version.run_metadata["failed_step"] == "validate_data"
+    assert "2 problems found" in failed_version.run_metadata["failure"]
 
 
 def test_bad_config_is_refused_before_any_run(tmp_path, iris_csv):

@@ -1,16 +1,12 @@
 from __future__ import annotations
 
-import yaml
-
 from steps.candidates import build_pipeline, search_candidate
 from steps.config_models import CandidateSpec, DatasetSpec
 from steps.data import read_dataset, split_dataset
 from steps.validation import validate_dataset
-from tests.helpers import REPO
+from tests.helpers import shipped_config
 
-DATASET = DatasetSpec(
-    **yaml.safe_load((REPO / "configs" / "training.yaml").read_text())["parameters"]["dataset"]
-)
+DATASET = DatasetSpec(**shipped_config()["parameters"]["dataset"])
 
 
 def test_pipeline_holds_preprocessing_and_the_seed():

@@ -9,23 +9,22 @@ from pydantic import ValidationError
 from steps.config_models import (
     CandidateSpec,
     ConfigError,
-    DatasetSpec,
     FeatureSpec,
-    QualityGate,
     SplitSpec,
     check_training_config,
 )
-from tests.helpers import REPO
+from tests.helpers import REPO, shipped_config
 
 
 def test_shipped_config_is_valid():
-    parameters = yaml.safe_load((REPO / "configs" / "training.yaml").read_text())["parameters"]
-    dataset = DatasetSpec(**parameters["dataset"])
-    assert dataset.feature_names == ["sepal_length", "sepal_width", "petal_length", "petal_width"]
-    candidates = {name: CandidateSpec(**spec) for name, spec in parameters["candidates"].items()}
-    assert len(candidates) >= 3
-    SplitSpec(**parameters["split"])
-    QualityGate(**parameters["quality_gate"])
+    parameters = check_training_config(REPO / "configs" / "training.yaml")
+    assert parameters.dataset.feature_names == [
+        "sepal_length",
+        "sepal_width",
+        "petal_length",
+        "petal_width",
+    ]
+    assert len(parameters.candidates) >= 3
 
 
 def test_unknown_estimator_is_named():
@@ -46,7 +45,7 @@ def test_typos_in_config_keys_are_rejected():
 
 
 def test_config_errors_name_each_entry(tmp_path):
-    config = yaml.safe_load((REPO / "configs" / "training.yaml").read_text())
+    config = shipped_config()
     config["parameters"]["cv_folds"] = 1
     del config["parameters"]["seed"]
     path = tmp_path / "bad.yaml"
@@ -56,3 +55,27 @@ def test_config_errors_name_each_entry(tmp_path):
     message = str(raised.value)
     assert "parameters.cv_folds: Input should be greater than or equal to 2" in message
     assert "parameters.seed: Field required" in message
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda c: c.update(parameters=None), "needs a `parameters:` mapping"),
+        (lambda c: c.pop("model"), "needs `model: name:`"),
+        (
+            lambda c: c["parameters"]["split"].update(test_size=0.05),
+            "split.test_size (0.05) must be at least 1",
+        ),
+        (
+            lambda c: c["parameters"].update(cv_folds=9),
+            "must be at least cv_folds (9)",
+        ),
+    ],
+)
+def test_configs_that_cannot_train_are_refused(tmp_path, change, expected):
+    config = shipped_config()
+    change(config)
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    with pytest.raises(ConfigError, match=re.escape(expected)):
+        check_training_config(path)

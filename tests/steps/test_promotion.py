@@ -1,34 +1,64 @@
 from __future__ import annotations
 
-from steps.config_models import QualityGate
-from steps.promotion import decide_promotion
+import pandas as pd
+from sklearn.linear_model import LogisticRegression
+
+from steps.config_models import DatasetSpec, QualityGate
+from steps.promotion import decide_promotion, score_production
 
 GATE = QualityGate(metric="accuracy", min_value=0.9)
 
 
 def test_first_model_passing_the_gate_is_promoted():
-    decision = decide_promotion(0.95, None, GATE)
+    decision = decide_promotion(0.95, GATE)
     assert decision.promote
     assert "no production model" in decision.reason
 
 
 def test_better_than_production_is_promoted():
-    assert decide_promotion(0.97, 0.93, GATE).promote
+    assert decide_promotion(0.97, GATE, production_score=0.93).promote
 
 
 def test_equal_to_production_is_promoted():
-    decision = decide_promotion(0.93, 0.93, GATE)
+    decision = decide_promotion(0.93, GATE, production_score=0.93)
     assert decision.promote
     assert "not worse" in decision.reason
 
 
 def test_worse_than_production_is_not_promoted():
-    decision = decide_promotion(0.92, 0.96, GATE)
+    decision = decide_promotion(0.92, GATE, production_score=0.96)
     assert not decision.promote
     assert "worse than production's 0.9600" in decision.reason
 
 
 def test_below_the_gate_is_not_promoted_even_without_production():
-    decision = decide_promotion(0.85, None, GATE)
+    decision = decide_promotion(0.85, GATE)
     assert not decision.promote
     assert "below the quality gate 0.9000" in decision.reason
+
+
+def test_production_that_cannot_be_compared_is_left_to_a_person():
+    decision = decide_promotion(0.99, GATE, production_error="KeyError: 'petal_width'")
+    assert not decision.promote
+    assert "cannot be scored on this test data (KeyError: 'petal_width')" in decision.reason
+    assert "by hand" in decision.reason
+
+
+def spec_with(*features: str) -> DatasetSpec:
+    return DatasetSpec(
+        path="unused.csv",
+        target="label",
+        classes=["x", "y"],
+        features={name: {"min": 0, "max": 1} for name in features},
+    )
+
+
+def test_a_model_trained_on_other_features_cannot_score_the_new_data():
+    old = LogisticRegression().fit(pd.DataFrame({"a": [0.0, 1.0], "b": [1.0, 0.0]}), ["x", "y"])
+    changed = pd.DataFrame({"a": [0.0, 1.0], "c": [1.0, 0.0], "label": ["x", "y"]})
+    score, error = score_production(old, changed, spec_with("a", "c"), "accuracy")
+    assert score is None
+    assert "feature names" in error
+
+    same = pd.DataFrame({"a": [0.0, 1.0], "b": [1.0, 0.0], "label": ["x", "y"]})
+    assert score_production(old, same, spec_with("a", "b"), "accuracy") == (1.0, None)

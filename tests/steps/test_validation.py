@@ -5,17 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import yaml
 
 from steps.config_models import DatasetSpec
 from steps.data import read_dataset
 from steps.validation import DataValidationError, validate_dataset
-from tests.helpers import REPO
+from tests.helpers import shipped_config
 
 
 @pytest.fixture(scope="module")
 def spec() -> DatasetSpec:
-    config = yaml.safe_load((REPO / "configs" / "training.yaml").read_text())
+    config = shipped_config()
     return DatasetSpec(**config["parameters"]["dataset"])
 
 
@@ -67,7 +66,7 @@ def test_wrong_delimiter(tmp_path, spec, iris_lines):
 def test_missing_feature_column(tmp_path, spec, iris_lines):
     text = "\n".join(line.rsplit(",", 2)[0] + "," + line.rsplit(",", 1)[1] for line in iris_lines)
     message = check(tmp_path, text, spec)
-    assert "missing column 'petal_width'" in message
+    assert "missing column 'petal_width' (the header has: sepal_length, sepal_width," in message
     assert "1 problem found" in message
 
 
@@ -131,7 +130,7 @@ def test_missing_file(tmp_path, spec):
 
 def test_every_violation_is_reported_at_once(tmp_path, spec, iris_lines):
     text = replace_cell(iris_lines, 4, 0, "abc")
-    text = replace_cell(text.splitlines(), 8, 1, "nan")
+    text = replace_cell(text.splitlines(), 8, 1, "")
     text = replace_cell(text.splitlines(), 9, 4, "tulip")
     message = check(tmp_path, text, spec)
     assert "3 problems found" in message
@@ -170,3 +169,52 @@ def test_numeric_class_labels_stay_labels(tmp_path):
     clean = validate_dataset(read_dataset(path), spec, source="grades")
     assert clean["grade"].tolist() == ["01", "02"]
     assert clean["score"].tolist() == [50.0, 70.0]
+
+
+def test_a_row_with_too_many_fields_names_its_line(tmp_path, spec, iris_lines):
+    text = "\n".join([*iris_lines[:4], iris_lines[4] + ",9.9", *iris_lines[5:]])
+    message = check(tmp_path, text, spec)
+    assert "not a comma-separated table" in message
+    assert "Expected 5 fields in line 5, saw 6" in message
+
+
+def test_text_that_is_not_utf8(tmp_path, spec, iris_lines):
+    path = tmp_path / "data.csv"
+    path.write_bytes(("\n".join(iris_lines[:3]) + "\n5.0,3.0,1.0,0.2,sétosa\n").encode("latin-1"))
+    with pytest.raises(DataValidationError, match="not UTF-8 text"):
+        read_dataset(path)
+
+
+def test_a_folder_is_not_a_file(tmp_path):
+    with pytest.raises(DataValidationError, match="not a file"):
+        read_dataset(tmp_path)
+
+
+def test_blank_lines_are_skipped_and_line_numbers_stay_true(tmp_path, spec, iris_lines):
+    edited = replace_cell(iris_lines, 6, 0, "abc").splitlines()
+    text = "\n".join([edited[0], "", *edited[1:], ""])
+    message = check(tmp_path, text, spec)
+    assert "1 problem found" in message
+    assert "'must be a number' at line 7" in message
+
+
+def test_byte_order_mark_and_spaces_around_names_are_tolerated(tmp_path, spec, iris_lines):
+    path = tmp_path / "data.csv"
+    header = ", ".join(f"{name} " for name in iris_lines[0].split(","))
+    path.write_text("\ufeff" + "\n".join([header, *iris_lines[1:]]) + "\n")
+    clean = validate_dataset(read_dataset(path), spec, source="spaced")
+    assert list(clean.columns) == spec.columns and len(clean) == 150
+
+
+def test_na_and_none_are_labels_not_gaps(tmp_path):
+    spec = DatasetSpec(
+        path="unused.csv",
+        target="region",
+        classes=["NA", "None"],
+        features={"sales": {"min": 0, "max": 100}},
+        min_rows_per_class=1,
+    )
+    path = tmp_path / "regions.csv"
+    path.write_text("sales,region\n10,NA\n20,None\n")
+    clean = validate_dataset(read_dataset(path), spec, source="regions")
+    assert clean["region"].tolist() == ["NA", "None"]
