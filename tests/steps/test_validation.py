@@ -151,14 +151,19 @@ def test_features_only_for_batch_inputs(iris_csv, spec):
     assert list(clean.columns) == spec.feature_names
 
 
-def test_numeric_class_labels_stay_labels(tmp_path):
-    spec = DatasetSpec(
+def labels_spec(feature: str, target: str, classes: list[str]) -> DatasetSpec:
+    """A one-feature dataset whose labels look like numbers or missing values."""
+    return DatasetSpec(
         path="unused.csv",
-        target="grade",
-        classes=["01", "02"],
-        features={"score": {"min": 0, "max": 100}},
+        target=target,
+        classes=classes,
+        features={feature: {"min": 0, "max": 100}},
         min_rows_per_class=1,
     )
+
+
+def test_numeric_class_labels_stay_labels(tmp_path):
+    spec = labels_spec("score", "grade", ["01", "02"])
     path = tmp_path / "grades.csv"
     path.write_text("score,grade\n50,01\n70,02\n,02\n")
     with pytest.raises(DataValidationError) as raised:
@@ -207,13 +212,7 @@ def test_byte_order_mark_and_spaces_around_names_are_tolerated(tmp_path, spec, i
 
 
 def test_na_and_none_are_labels_not_gaps(tmp_path):
-    spec = DatasetSpec(
-        path="unused.csv",
-        target="region",
-        classes=["NA", "None"],
-        features={"sales": {"min": 0, "max": 100}},
-        min_rows_per_class=1,
-    )
+    spec = labels_spec("sales", "region", ["NA", "None"])
     path = tmp_path / "regions.csv"
     path.write_text("sales,region\n10,NA\n20,None\n")
     clean = validate_dataset(read_dataset(path), spec, source="regions")
