@@ -113,9 +113,6 @@ def promote_model(
     decision = decide_promotion(
         metrics[quality_gate.metric], quality_gate, production_score, production_error
     )
-    if decision.promote:
-        new_version.set_stage(ModelStages.PRODUCTION, force=True)
-    logger.info("%s: %s", "Promoted" if decision.promote else "Not promoted", decision.reason)
     chosen = selection["chosen"]
     record: dict[str, Any] = {
         **asdict(decision),
@@ -139,4 +136,7 @@ def promote_model(
         },
         infer_model=True,
     )
+    if decision.promote:  # last, so a production version always carries its metadata
+        new_version.set_stage(ModelStages.PRODUCTION, force=True)
+    logger.info("%s: %s", "Promoted" if decision.promote else "Not promoted", decision.reason)
     return record
