@@ -5,10 +5,9 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 UV_VERSION := 0.13.9
 
-# The environment's tools come first (DVC stages call `python`); analytics off.
+# The environment's tools come first (DVC stages call `python`). run.py turns ZenML's
+# analytics off itself; this covers DVC's for every dvc call made here.
 export PATH := $(BIN):$(PATH)
-export ZENML_ANALYTICS_OPT_IN := false
-export AUTO_OPEN_DASHBOARD := false
 export DVC_NO_ANALYTICS := 1
 
 .DEFAULT_GOAL := help
