@@ -46,6 +46,11 @@ def format_summary(summary: dict[str, Any]) -> str:
             f"               because {promotion['reason']}",
             f"Production now version {summary['production_version'] or 'none'}",
         ]
+        + (
+            [f"Exported       BentoML model {promotion['bentoml_tag']} (serve: make serve)"]
+            if promotion.get("bentoml_tag")
+            else []
+        )
     )
 
 
@@ -66,3 +71,33 @@ def write_reports(summary: dict[str, Any], folder: Path) -> None:
     }
     (folder / "metrics.json").write_text(json.dumps(report, indent=2) + "\n")
     (folder / "confusion_matrix.png").write_bytes(summary["confusion_matrix_png"])
+
+
+def collect_batch_summary(run: Any) -> dict[str, Any]:
+    """What `python run.py predict --input` reports, from the batch run's artifacts."""
+    return {
+        "run": run.name,
+        "predictions": _artifact(run, "predict", "predictions"),
+        "drift": _artifact(run, "detect_drift", "drift_report"),
+    }
+
+
+def format_batch_summary(summary: dict[str, Any], output: Path) -> str:
+    predictions, drift = summary["predictions"], summary["drift"]
+    counts = predictions["predicted_label"].value_counts()
+    flagged = ", ".join(
+        f"{name} (KS {drift['features'][name]['ks_statistic']:.2f}, "
+        f"p={drift['features'][name]['p_value']:.1g})"
+        for name in drift["drifted_features"]
+    )
+    return "\n".join(
+        [
+            f"Run            {summary['run']}",
+            f"Model version  {predictions['model_version'].iloc[0]} (production)",
+            f"Predicted      {len(predictions)} rows: "
+            + ", ".join(f"{label} {count}" for label, count in counts.items()),
+            f"Written to     {output}",
+            f"Drift          {'DRIFT in ' + flagged if drift['drift'] else 'none detected'}"
+            f" (KS test per feature, p < {drift['p_value_threshold']})",
+        ]
+    )

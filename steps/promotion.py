@@ -1,6 +1,8 @@
 """Promote the new model version to production only when it is good enough and no worse.
 
 This step is never cached: a cached promotion would silently skip the decision on re-runs.
+A promoted model is exported to BentoML first; if anything after that fails, the export is
+removed again, so the served model and the production stage never disagree.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from zenml.enums import ModelStages
 
 from steps.config_models import DatasetSpec, QualityGate
 from steps.evaluation import compute_metrics
+from steps.export import discard_export, export_model, serving_metadata
 
 logger = logging.getLogger(__name__)
 
@@ -119,24 +122,41 @@ def promote_model(
         "previous_production": current.name if current is not None else None,
         "production_score_on_this_test": production_score,
     }
-    log_metadata(
-        {
-            "data_md5": data_md5,
-            "dataset_path": dataset.path,
-            "model_family": chosen["name"],
-            "estimator": chosen["estimator"],
-            "hyperparameters": chosen["best_params"],
-            "cv_accuracy": chosen["cv_accuracy"],
-            "test_accuracy": metrics["accuracy"],
-            "test_macro_f1": metrics["macro_f1"],
-            "per_class": metrics["per_class"],
-            "features": dataset.feature_names,
-            "classes": dataset.classes,
-            "promotion": record,
-        },
-        infer_model=True,
-    )
-    if decision.promote:  # last, so a production version always carries its metadata
-        new_version.set_stage(ModelStages.PRODUCTION, force=True)
+    context = get_step_context()
+    lineage = {
+        "zenml_model": new_version.name,
+        "zenml_model_version": str(new_version.number),
+        "zenml_run_id": str(context.pipeline_run.id),
+        "data_md5": data_md5,
+    }
+    if decision.promote:
+        record["bentoml_tag"] = export_model(
+            model, new_version.name, lineage, serving_metadata(model, dataset, metrics, chosen)
+        )
+    try:
+        log_metadata(
+            {
+                "data_md5": data_md5,
+                "dataset_path": dataset.path,
+                "dataset": dataset.model_dump(mode="json"),
+                "model_family": chosen["name"],
+                "estimator": chosen["estimator"],
+                "hyperparameters": chosen["best_params"],
+                "cv_accuracy": chosen["cv_accuracy"],
+                "test_accuracy": metrics["accuracy"],
+                "test_macro_f1": metrics["macro_f1"],
+                "per_class": metrics["per_class"],
+                "features": dataset.feature_names,
+                "classes": dataset.classes,
+                "promotion": record,
+            },
+            infer_model=True,
+        )
+        if decision.promote:  # last, so a production version always carries its metadata
+            new_version.set_stage(ModelStages.PRODUCTION, force=True)
+    except Exception:
+        if "bentoml_tag" in record:
+            discard_export(record["bentoml_tag"])
+        raise
     logger.info("%s: %s", "Promoted" if decision.promote else "Not promoted", decision.reason)
     return record

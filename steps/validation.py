@@ -137,7 +137,11 @@ def find_violations(frame: pd.DataFrame, spec: DatasetSpec, with_target: bool = 
 
 
 def validate_dataset(
-    frame: pd.DataFrame, spec: DatasetSpec, source: str, with_target: bool = True
+    frame: pd.DataFrame,
+    spec: DatasetSpec,
+    source: str,
+    with_target: bool = True,
+    outcome: str = "nothing was trained",
 ) -> pd.DataFrame:
     """The configured columns, features as floats; DataValidationError lists every problem."""
     violations = find_violations(frame, spec, with_target)
@@ -145,7 +149,7 @@ def validate_dataset(
         listing = "\n".join(f"  - {message}" for message in violations)
         raise DataValidationError(
             f"{source}: {len(violations)} problem{'s' if len(violations) > 1 else ''} "
-            f"found, nothing was trained:\n{listing}"
+            f"found, {outcome}:\n{listing}"
         )
     columns = spec.columns if with_target else spec.feature_names
     clean = frame[columns].copy()

@@ -1,4 +1,4 @@
-"""Shared fixtures. Tests run against throw-away ZenML and DVC state, never the user's own.
+"""Shared fixtures. Tests run against throw-away ZenML, BentoML and DVC state, never the user's.
 
 The isolation is set here, at import, before anything imports ZenML, so the test process
 and the `run.py` subprocesses it starts share one temporary store. Tests that need their
@@ -25,6 +25,8 @@ os.environ.update(
         "DVC_GLOBAL_CONFIG_DIR": str(_STATE / "dvc-global"),
         "DVC_SYSTEM_CONFIG_DIR": str(_STATE / "dvc-system"),
         "DVC_SITE_CACHE_DIR": str(_STATE / "dvc-site-cache"),
+        "BENTOML_HOME": str(_STATE / "bentoml"),
+        "BENTOML_DO_NOT_TRACK": "true",
     }
 )
 os.environ.pop("ZENML_REPOSITORY_PATH", None)

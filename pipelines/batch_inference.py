@@ -1,0 +1,20 @@
+"""The batch inference pipeline: load → validate features → predict, and a drift check."""
+
+from __future__ import annotations
+
+from zenml import get_pipeline_context, pipeline
+
+from steps.inference import detect_drift, load_batch, predict, validate_features
+
+
+@pipeline(name="batch_inference", enable_cache=False)  # "production" moves: never reuse
+def batch_inference_pipeline(input_path: str, p_value_threshold: float) -> None:
+    # The run config pins `model.version: production`; these references resolve when the
+    # run starts, to that version's own artifacts and metadata (nothing is copied).
+    production = get_pipeline_context().model
+    raw = load_batch(path=input_path)
+    features = validate_features(raw, production.run_metadata["dataset"], path=input_path)
+    predict(production.get_model_artifact("classifier"), features, raw)
+    detect_drift(
+        production.get_artifact("train_data"), features, p_value_threshold=p_value_threshold
+    )

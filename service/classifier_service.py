@@ -1,0 +1,103 @@
+"""The HTTP service: predictions from the production model, its lineage, and a web page.
+
+`bentoml serve service` starts it (see the README). The model is the newest export of the
+training pipeline's promotions, i.e. the production version; it is declared as a class
+attribute so `bentoml build` packs it into the bento.
+"""
+
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import bentoml
+from contract import (
+    as_columns,
+    as_records,
+    columns_matrix,
+    columns_model,
+    probabilities,
+    record_model,
+    records_matrix,
+)
+from pydantic import Field
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse
+from starlette.routing import Route
+
+MODEL_NAME = os.environ.get("SERVING_MODEL", "iris_classifier")
+MAX_RECORDS = int(os.environ.get("SERVING_MAX_RECORDS", "1000"))
+MAX_BATCH_ROWS = int(os.environ.get("SERVING_MAX_BATCH_ROWS", "100000"))
+PAGE = Path(__file__).with_name("static") / "index.html"
+
+MODEL = bentoml.models.BentoModel(f"{MODEL_NAME}:latest")
+if MODEL.stored is None:  # checked here: BentoML would otherwise go looking in BentoCloud
+    raise SystemExit(
+        f"No model '{MODEL_NAME}' in the BentoML store "
+        f"({os.environ.get('BENTOML_HOME', '~/bentoml')}). Nothing was promoted yet: "
+        "train and promote one with `make run` (or `python run.py`) first."
+    )
+INFO = MODEL.stored.info
+FEATURES: list[dict[str, Any]] = INFO.metadata["features"]
+NAMES = [feature["name"] for feature in FEATURES]
+CLASSES: list[str] = INFO.metadata["classes"]
+Record = record_model(FEATURES)
+Columns = columns_model(FEATURES, MAX_BATCH_ROWS)
+
+
+def model_card() -> dict[str, Any]:
+    """Everything a caller needs to trace a prediction back to its run and data."""
+    labels, metadata = INFO.labels, INFO.metadata
+    return {
+        "model": labels["zenml_model"],
+        "model_version": labels["zenml_model_version"],
+        "bentoml_tag": str(INFO.tag),
+        "training_run_id": labels["zenml_run_id"],
+        "data_md5": labels["data_md5"],
+        "exported_at": INFO.creation_time.isoformat(),
+        "model_family": metadata["model_family"],
+        "hyperparameters": metadata["hyperparameters"],
+        "metrics": {
+            key: metadata[key]
+            for key in ("cv_accuracy", "test_accuracy", "test_macro_f1", "test_rows")
+        },
+        "schema": {"features": FEATURES, "target": metadata["target"], "classes": CLASSES},
+        "limits": {"max_records": MAX_RECORDS, "max_batch_rows": MAX_BATCH_ROWS},
+    }
+
+
+CARD = model_card()
+
+
+async def get_model(request: Request) -> JSONResponse:
+    return JSONResponse(CARD)
+
+
+async def get_page(request: Request) -> FileResponse:
+    return FileResponse(PAGE, media_type="text/html")
+
+
+pages = Starlette(routes=[Route("/model", get_model), Route("/ui", get_page)])
+
+
+@bentoml.asgi_app(pages, path="/")
+@bentoml.service(name="classifier", traffic={"timeout": 60})
+class Classifier:
+    model = MODEL
+
+    def __init__(self) -> None:
+        self.classifier = bentoml.sklearn.load_model(self.model)
+
+    @bentoml.api
+    def predict(
+        self, records: Annotated[list[Record], Field(min_length=1, max_length=MAX_RECORDS)]
+    ) -> dict[str, Any]:
+        """Label and class probabilities for each record (named features)."""
+        probs = probabilities(self.classifier, records_matrix(records, NAMES), NAMES)
+        return {"model_version": CARD["model_version"], "predictions": as_records(probs, CLASSES)}
+
+    @bentoml.api
+    def predict_batch(self, columns: Columns) -> dict[str, Any]:
+        """The same for large batches, as columns: {feature: [values...]} in, lists out."""
+        probs = probabilities(self.classifier, columns_matrix(columns, NAMES), NAMES)
+        return {"model_version": CARD["model_version"], **as_columns(probs, CLASSES)}

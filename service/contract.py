@@ -1,0 +1,90 @@
+"""The service's request and response shapes, built from the exported model's metadata.
+
+Built at start-up from the feature schema the training run recorded, so the OpenAPI
+document shows the real fields and their ranges, and another dataset needs no code change.
+No BentoML or ZenML here: the one-row command line imports it too and must stay quick.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
+
+# strict: "5.1" is not a number; allow_inf_nan: NaN and inf are not measurements.
+_NUMBERS_ONLY = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+
+
+def _value(feature: dict[str, Any]) -> Any:
+    return Annotated[float, Field(ge=feature["min"], le=feature["max"])]
+
+
+def record_model(features: list[dict[str, Any]]) -> type[BaseModel]:
+    """One row: every feature required, a finite number within its training range."""
+    fields = {
+        feature["name"]: (
+            _value(feature),
+            Field(description=f"from {feature['min']} to {feature['max']}"),
+        )
+        for feature in features
+    }
+    return create_model("Record", __config__=_NUMBERS_ONLY, **fields)
+
+
+def columns_model(features: list[dict[str, Any]], max_rows: int) -> type[BaseModel]:
+    """Columns of equal length, one per feature: compact JSON for large batches."""
+    names = [feature["name"] for feature in features]
+
+    def same_length(columns: BaseModel) -> BaseModel:
+        lengths = {name: len(getattr(columns, name)) for name in names}
+        if len(set(lengths.values())) > 1:
+            raise ValueError(f"columns must have the same length, got {lengths}")
+        return columns
+
+    fields = {
+        feature["name"]: (list[_value(feature)], Field(min_length=1, max_length=max_rows))
+        for feature in features
+    }
+    return create_model(
+        "Columns",
+        __config__=_NUMBERS_ONLY,
+        __validators__={"same_length": model_validator(mode="after")(same_length)},
+        **fields,
+    )
+
+
+def records_matrix(records: list[BaseModel], names: list[str]) -> np.ndarray:
+    return np.array([[getattr(record, name) for name in names] for record in records])
+
+
+def columns_matrix(columns: BaseModel, names: list[str]) -> np.ndarray:
+    return np.column_stack([getattr(columns, name) for name in names])
+
+
+def probabilities(classifier: Any, matrix: np.ndarray, names: list[str]) -> np.ndarray:
+    """One row of class probabilities per input row, in the classifier's class order."""
+    # Named columns, as in training (scikit-learn imports pandas anyway).
+    return classifier.predict_proba(pd.DataFrame(matrix, columns=names))
+
+
+def as_records(probs: np.ndarray, classes: list[str]) -> list[dict[str, Any]]:
+    """Each row's most likely class and every class's probability."""
+    return [
+        {
+            "label": classes[index],
+            "probabilities": dict(zip(classes, row.round(6).tolist(), strict=True)),
+        }
+        for index, row in zip(probs.argmax(axis=1), probs, strict=True)
+    ]
+
+
+def as_columns(probs: np.ndarray, classes: list[str]) -> dict[str, Any]:
+    """The same as columns: compact for large batches."""
+    return {
+        "labels": np.asarray(classes, dtype=object)[probs.argmax(axis=1)].tolist(),
+        "probabilities": {
+            label: probs[:, index].round(6).tolist() for index, label in enumerate(classes)
+        },
+    }

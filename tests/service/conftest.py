@@ -1,0 +1,98 @@
+"""A model trained and promoted once for the service tests, and a live server on loopback."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.helpers import REPO, run_cli, training_config
+
+SERVED_MODEL = "served_iris"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def served_model(iris_csv: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Train and promote `served_iris`, which exports it to the (test) BentoML store."""
+    folder = tmp_path_factory.mktemp("served")
+    result = run_cli("--config", str(training_config(folder, iris_csv, SERVED_MODEL)), cwd=folder)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "PROMOTED" in result.stdout
+    return SERVED_MODEL
+
+
+def wait_ready(url: str, process: subprocess.Popen, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited with {process.returncode}")
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.5)
+    raise TimeoutError(f"{url} was not ready after {timeout} s")
+
+
+def start_server(target: str, cwd: Path, log: Path, **env: str) -> tuple[str, subprocess.Popen]:
+    """`bentoml serve TARGET` as a user starts it, on a free loopback port."""
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bentoml",
+            "serve",
+            target,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        cwd=cwd,
+        env={**os.environ, **env},
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(url, process)
+    except Exception:
+        stop_server(process)
+        raise RuntimeError(f"{target} did not start:\n{log.read_text()[-3000:]}") from None
+    return url, process
+
+
+def stop_server(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture(scope="session")
+def server(served_model: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The service from source (`cd service && bentoml serve`), serving `served_iris`."""
+    log = tmp_path_factory.mktemp("server") / "serve.log"
+    url, process = start_server(
+        ".", REPO / "service", log, SERVING_MODEL=served_model, SERVING_MAX_RECORDS="50"
+    )
+    yield url
+    stop_server(process)
