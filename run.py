@@ -14,8 +14,9 @@ os.environ.setdefault("ZENML_ANALYTICS_OPT_IN", "false")
 os.environ.setdefault("ZENML_ENABLE_RICH_TRACEBACK", "false")
 os.environ.setdefault("AUTO_OPEN_DASHBOARD", "false")
 
-DEFAULT_CONFIG = Path("configs/training.yaml")
-BATCH_CONFIG = Path("configs/batch_inference.yaml")
+PROJECT = Path(__file__).resolve().parent
+DEFAULT_CONFIG = PROJECT / "configs" / "training.yaml"
+BATCH_CONFIG = PROJECT / "configs" / "batch_inference.yaml"
 REPORTS = Path("reports")
 
 
@@ -25,7 +26,7 @@ REPORTS = Path("reports")
     "config_path",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     default=DEFAULT_CONFIG,
-    show_default=True,
+    show_default="configs/training.yaml",
     help="ZenML run config of the training pipeline.",
 )
 @click.option("--no-cache", is_flag=True, help="Run every step again (a cold run).")
@@ -96,7 +97,7 @@ def train(config_path: Path, no_cache: bool) -> None:
     "config_path",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     default=BATCH_CONFIG,
-    show_default=True,
+    show_default="configs/batch_inference.yaml",
     help="ZenML run config of the batch inference pipeline (and the model's name).",
 )
 def predict(

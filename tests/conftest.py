@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import run_cli, training_config
+
 _STATE = Path(tempfile.mkdtemp(prefix="iris-mlops-tests-"))
 os.environ.update(
     {
@@ -45,3 +47,16 @@ def iris_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("data") / "iris.csv"
     write_iris(path)
     return path
+
+
+SERVED_MODEL = "served_iris"
+
+
+@pytest.fixture(scope="session")
+def served_model(iris_csv: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Train and promote `served_iris`, which exports it to the (test) BentoML store."""
+    folder = tmp_path_factory.mktemp("served")
+    result = run_cli("--config", str(training_config(folder, iris_csv, SERVED_MODEL)), cwd=folder)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "PROMOTED" in result.stdout
+    return SERVED_MODEL

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -29,7 +30,9 @@ def training_config(folder: Path, dataset_path: Path, model_name: str, **paramet
     return path
 
 
-def run_cli(*args: str, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, cwd: Path, timeout: float = 600, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """`python run.py ARGS` as a user types it, from `cwd` (where reports/ is written)."""
     return subprocess.run(
         [sys.executable, str(REPO / "run.py"), *args],
@@ -37,5 +40,21 @@ def run_cli(*args: str, cwd: Path, timeout: float = 600) -> subprocess.Completed
         capture_output=True,
         text=True,
         timeout=timeout,
-        env=os.environ.copy(),
+        env={**os.environ, **(env or {})},
     )
+
+
+def batch_config(folder: Path, model_name: str) -> Path:
+    """configs/batch_inference.yaml for another model name."""
+    config = yaml.safe_load((REPO / "configs" / "batch_inference.yaml").read_text())
+    config["model"]["name"] = model_name
+    path = folder / f"batch-{model_name}.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

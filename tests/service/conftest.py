@@ -1,9 +1,8 @@
-"""A model trained and promoted once for the service tests, and a live server on loopback."""
+"""A live server on loopback, serving the session's promoted model (`served_model`)."""
 
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,25 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.helpers import REPO, run_cli, training_config
-
-SERVED_MODEL = "served_iris"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture(scope="session")
-def served_model(iris_csv: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
-    """Train and promote `served_iris`, which exports it to the (test) BentoML store."""
-    folder = tmp_path_factory.mktemp("served")
-    result = run_cli("--config", str(training_config(folder, iris_csv, SERVED_MODEL)), cwd=folder)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "PROMOTED" in result.stdout
-    return SERVED_MODEL
+from tests.helpers import REPO, free_port
 
 
 def wait_ready(url: str, process: subprocess.Popen, timeout: float = 120) -> None:

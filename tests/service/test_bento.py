@@ -1,0 +1,87 @@
+"""`bentoml build` makes a bento that holds the model and serves on its own."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from importlib.metadata import version
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+from zenml.client import Client
+from zenml.enums import ModelStages
+
+from tests.helpers import REPO
+from tests.service.conftest import start_server, stop_server
+
+BENTOFILE = REPO / "service" / "bentofile.yaml"
+
+
+def test_bento_requirements_are_the_locked_versions():
+    packages = yaml.safe_load(BENTOFILE.read_text())["python"]["packages"]
+    for pin in packages:
+        name, pinned = pin.split("==")
+        assert version(name) == pinned, (
+            f"{pin} in service/bentofile.yaml; uv.lock has {version(name)}"
+        )
+
+
+def bentoml(*args: str, cwd: Path, home: Path) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "bentoml", *args],
+        cwd=cwd,
+        env={**os.environ, "BENTOML_HOME": str(home)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    return result.stdout
+
+
+@pytest.mark.slow
+def test_built_bento_carries_the_model_and_serves_from_another_store(served_model, tmp_path):
+    home = Path(os.environ["BENTOML_HOME"])
+    env = {"SERVING_MODEL": served_model}
+    os.environ.update(env)  # the build imports the service, which finds the model by name
+    try:
+        output = bentoml("build", "--output", "tag", cwd=REPO / "service", home=home)
+    finally:
+        os.environ.pop("SERVING_MODEL")
+    tag = output.strip().splitlines()[-1].removeprefix("__tag__:")
+    archive = tmp_path / "service.bento"
+    bentoml("export", tag, str(archive), cwd=tmp_path, home=home)
+
+    # A store that has never seen the model: everything must come from the archive.
+    elsewhere = tmp_path / "other-bentoml-home"
+    bentoml("import", str(archive), cwd=tmp_path, home=elsewhere)
+    listed = bentoml("models", "list", "-o", "json", cwd=tmp_path, home=elsewhere)
+    assert served_model in listed
+
+    url, process = start_server(
+        tag, tmp_path, tmp_path / "serve.log", BENTOML_HOME=str(elsewhere), **env
+    )
+    try:
+        response = httpx.post(
+            f"{url}/predict",
+            json={
+                "records": [
+                    {
+                        "sepal_length": 6.3,
+                        "sepal_width": 3.3,
+                        "petal_length": 6.0,
+                        "petal_width": 2.5,
+                    }
+                ]
+            },
+        )
+        assert response.status_code == 200, response.text
+        assert response.json()["predictions"][0]["label"] == "virginica"
+        production = Client().get_model_version(served_model, ModelStages.PRODUCTION)
+        assert response.json()["model_version"] == str(production.number)
+        assert httpx.get(f"{url}/ui").status_code == 200
+    finally:
+        stop_server(process)
