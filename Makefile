@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 UV_VERSION := 0.13.9
+PORT ?= 3000
 
 # The environment's tools come first (DVC stages call `python`). run.py turns ZenML's
 # analytics off itself; this covers DVC's for every dvc call made here.
@@ -11,10 +12,10 @@ export PATH := $(BIN):$(PATH)
 export DVC_NO_ANALYTICS := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install data run repro test test-fast lint format clean
+.PHONY: help install data run repro serve bento bench-serving test test-fast lint format clean
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 $(VENV)/.installed: pyproject.toml uv.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +35,16 @@ run: data ## Train, evaluate and maybe promote on the active ZenML stack
 
 repro: install ## Reproduce the DVC pipeline (raw data, then training)
 	dvc repro
+
+serve: install ## Serve the production model: HTTP API and web page on PORT (3000)
+	cd service && bentoml serve --port $(PORT)
+
+bento: install ## Build a bento (service + production model) with bentoml build
+	cd service && bentoml build
+
+bench-serving: install ## Benchmark the service and one-row predict against their baselines
+	python benchmarks/serving.py
+	python benchmarks/predict_cli.py
 
 test: install ## Run the whole test suite (slow tests included)
 	python -m pytest

@@ -125,7 +125,13 @@ def predict_one(values: tuple[float, ...], model_name: str) -> None:
     """Straight from the BentoML export: no ZenML start-up on this interactive path."""
     from pydantic import ValidationError
 
-    from service.contract import as_records, probabilities, record_model, records_matrix
+    from service.contract import (
+        as_records,
+        check_feature_order,
+        probabilities,
+        record_model,
+        records_matrix,
+    )
     from service.model_store import NoServingModel, latest_export
 
     try:
@@ -144,7 +150,9 @@ def predict_one(values: tuple[float, ...], model_name: str) -> None:
     except ValidationError as error:
         problems = "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in error.errors())
         raise click.UsageError(problems) from None
-    probs = probabilities(export.load(), records_matrix([record], names), names)
+    classifier = export.load()
+    check_feature_order(classifier, names)
+    probs = probabilities(classifier, records_matrix([record], names))
     prediction = as_records(probs, export.metadata["classes"])[0]
     label = prediction["label"]
     version = export.labels.get("zenml_model_version", "?")

@@ -13,6 +13,7 @@ import bentoml
 from contract import (
     as_columns,
     as_records,
+    check_feature_order,
     columns_matrix,
     columns_model,
     probabilities,
@@ -83,21 +84,25 @@ pages = Starlette(routes=[Route("/model", get_model), Route("/ui", get_page)])
 @bentoml.asgi_app(pages, path="/")
 @bentoml.service(name="classifier", traffic={"timeout": 60})
 class Classifier:
+    """The APIs are async: a prediction takes about a millisecond, so it runs on the event
+    loop instead of a thread pool, where concurrent requests would fight over the GIL."""
+
     model = MODEL
 
     def __init__(self) -> None:
         self.classifier = bentoml.sklearn.load_model(self.model)
+        check_feature_order(self.classifier, NAMES)
 
     @bentoml.api
-    def predict(
+    async def predict(
         self, records: Annotated[list[Record], Field(min_length=1, max_length=MAX_RECORDS)]
     ) -> dict[str, Any]:
         """Label and class probabilities for each record (named features)."""
-        probs = probabilities(self.classifier, records_matrix(records, NAMES), NAMES)
+        probs = probabilities(self.classifier, records_matrix(records, NAMES))
         return {"model_version": CARD["model_version"], "predictions": as_records(probs, CLASSES)}
 
     @bentoml.api
-    def predict_batch(self, columns: Columns) -> dict[str, Any]:
+    async def predict_batch(self, columns: Columns) -> dict[str, Any]:
         """The same for large batches, as columns: {feature: [values...]} in, lists out."""
-        probs = probabilities(self.classifier, columns_matrix(columns, NAMES), NAMES)
+        probs = probabilities(self.classifier, columns_matrix(columns, NAMES))
         return {"model_version": CARD["model_version"], **as_columns(probs, CLASSES)}

@@ -14,6 +14,7 @@ import pytest
 from zenml.client import Client
 from zenml.enums import ExecutionStatus, ModelStages
 
+from service.model_store import latest_export
 from steps.data import file_md5
 from tests.helpers import run_cli, training_config
 
@@ -79,6 +80,20 @@ def test_first_run_promotes_and_records_lineage(tmp_path, iris_csv):
     row = pd.DataFrame([[5.1, 3.5, 1.4, 0.2]], columns=metadata["features"])
     assert version.get_artifact("classifier").load().predict(row).tolist() == ["setosa"]
 
+    # Exported for serving, labelled so the served model leads back here in one hop.
+    exported = latest_export("iris_lineage")
+    assert exported.tag == metadata["promotion"]["bentoml_tag"]
+    assert f"Exported       BentoML model {exported.tag}" in result.stdout
+    assert exported.labels == {
+        "zenml_model": "iris_lineage",
+        "zenml_model_version": "1",
+        "zenml_run_id": str(run.id),
+        "data_md5": file_md5(iris_csv),
+    }
+    assert exported.metadata["classes"] == ["setosa", "versicolor", "virginica"]
+    assert [f["name"] for f in exported.metadata["features"]] == metadata["features"]
+    assert exported.load().predict(row).tolist() == ["setosa"]
+
     report = json.loads((tmp_path / "reports" / "metrics.json").read_text())
     assert report["accuracy"] == metadata["test_accuracy"]
     assert (tmp_path / "reports" / "confusion_matrix.png").read_bytes()[:4] == b"\x89PNG"
@@ -120,6 +135,9 @@ def test_weaker_model_is_not_promoted_and_production_stays(tmp_path, iris_csv):
 
     after = production("iris_guarded")
     assert after.id == before.id
+    # ... and the model served is still production's.
+    assert latest_export("iris_guarded").labels["zenml_model_version"] == str(before.number)
+    assert "Exported" not in result.stdout
     weak_version = Client().get_model_version("iris_guarded", 2)
     assert weak_version.stage is None
     assert weak_version.run_metadata["promotion"]["promote"] is False

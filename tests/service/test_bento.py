@@ -85,3 +85,18 @@ def test_built_bento_carries_the_model_and_serves_from_another_store(served_mode
         assert httpx.get(f"{url}/ui").status_code == 200
     finally:
         stop_server(process)
+
+
+@pytest.mark.slow
+def test_serving_with_nothing_promoted_says_what_to_do(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "bentoml", "serve", "--port", "0"],
+        cwd=REPO / "service",
+        env={**os.environ, "BENTOML_HOME": str(tmp_path / "empty")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "No model 'iris_classifier' in the BentoML store" in result.stdout + result.stderr
+    assert "make run" in result.stdout + result.stderr

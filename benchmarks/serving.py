@@ -1,0 +1,158 @@
+"""Serving benchmark: our BentoML service against FastAPI + joblib, live on loopback, same run.
+
+Trains and promotes Iris into a throw-away ZenML/BentoML home, starts both services on free
+ports, then alternates between them: single-row /predict at 1 and 32 concurrent clients
+(throughput, p50, p99), and one 10,000-row columnar batch. Prints a table and the ratios.
+
+    python benchmarks/serving.py            # BENCH_QUICK=1 for a short run
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+from common import QUICK, REPO, isolated_env, train_iris
+
+sys.path.insert(0, str(REPO))
+from tests.helpers import free_port
+
+ROUNDS = 1 if QUICK else 3
+REQUESTS = {1: 300 if QUICK else 1500, 32: 600 if QUICK else 4000}
+BATCH_ROWS, BATCH_REPEATS = 10_000, 5 if QUICK else 20
+ROW = {"sepal_length": 6.3, "sepal_width": 3.3, "petal_length": 6.0, "petal_width": 2.5}
+
+
+def start(command: list[str], cwd: Path, env: dict[str, str], log: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        command, cwd=cwd, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT
+    )
+
+
+def wait_ready(url: str, path: str) -> None:
+    for _ in range(240):
+        try:
+            if httpx.get(url + path, timeout=1).status_code in (200, 405):
+                return
+        except httpx.TransportError:
+            time.sleep(0.5)
+    raise TimeoutError(url)
+
+
+async def load(url: str, requests: int, concurrency: int) -> dict[str, float]:
+    """Single-row /predict from `concurrency` clients; latencies in ms."""
+    latencies: list[float] = []
+    body = {"records": [ROW]}
+    remaining = iter(range(requests))
+    limits = httpx.Limits(max_connections=concurrency)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
+
+        async def worker() -> None:
+            for _ in remaining:
+                started = time.perf_counter()
+                response = await client.post("/predict", json=body)
+                latencies.append((time.perf_counter() - started) * 1000)
+                assert response.status_code == 200, response.text
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    quantiles = statistics.quantiles(latencies, n=100)
+    return {"rps": requests / elapsed, "p50": quantiles[49], "p99": quantiles[98]}
+
+
+def batch_latency(url: str) -> float:
+    """Median ms for one 10,000-row columnar request, response fully read."""
+    columns = {name: [value] * BATCH_ROWS for name, value in ROW.items()}
+    timings = []
+    with httpx.Client(base_url=url, timeout=60) as client:
+        for _ in range(BATCH_REPEATS):
+            started = time.perf_counter()
+            response = client.post("/predict_batch", json={"columns": columns})
+            timings.append((time.perf_counter() - started) * 1000)
+            assert response.status_code == 200 and len(response.json()["labels"]) == BATCH_ROWS
+    return statistics.median(timings)
+
+
+def measure(urls: dict[str, str]) -> dict[str, dict[str, float]]:
+    """Alternate the services round by round, so machine noise hits both; keep medians."""
+    samples: dict[str, dict[str, list[float]]] = {name: {} for name in urls}
+    for url in urls.values():  # warm-up
+        asyncio.run(load(url, 200, 8))
+    for _ in range(ROUNDS):
+        for name, url in urls.items():
+            for concurrency, count in REQUESTS.items():
+                result = asyncio.run(load(url, count, concurrency))
+                for key, value in result.items():
+                    samples[name].setdefault(f"{key}@{concurrency}", []).append(value)
+            samples[name].setdefault("batch_10k_ms", []).append(batch_latency(url))
+    return {
+        name: {key: statistics.median(values) for key, values in figures.items()}
+        for name, figures in samples.items()
+    }
+
+
+def table(results: dict[str, dict[str, float]]) -> str:
+    ours, base = results["bentoml"], results["fastapi"]
+    rows = [
+        ("throughput, 1 client (req/s)", "rps@1"),
+        ("p50 latency, 1 client (ms)", "p50@1"),
+        ("p99 latency, 1 client (ms)", "p99@1"),
+        ("throughput, 32 clients (req/s)", "rps@32"),
+        ("p50 latency, 32 clients (ms)", "p50@32"),
+        ("p99 latency, 32 clients (ms)", "p99@32"),
+        ("10,000-row batch (ms)", "batch_10k_ms"),
+    ]
+    lines = [
+        "| measure | BentoML service | FastAPI + joblib | ratio (ours / baseline) |",
+        "|---|---:|---:|---:|",
+    ]
+    for label, key in rows:
+        lines.append(
+            f"| {label} | {ours[key]:.1f} | {base[key]:.1f} | {ours[key] / base[key]:.2f}x |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory(prefix="bench-serving-") as folder:
+        state = Path(folder)
+        env = isolated_env(state)
+        print("training and promoting Iris in a throw-away store ...", flush=True)
+        model_file = train_iris(state, env)
+        ports = {"bentoml": free_port(), "fastapi": free_port()}
+        servers = [
+            start(
+                [sys.executable, "-m", "bentoml", "serve", "--port", str(ports["bentoml"])],
+                REPO / "service", env, state / "bentoml.log",
+            ),
+            start(
+                [sys.executable, "-m", "uvicorn", "benchmarks.fastapi_baseline:app",
+                 "--port", str(ports["fastapi"])],
+                REPO, {**env, "MODEL_FILE": str(model_file)}, state / "fastapi.log",
+            ),
+        ]  # fmt: skip
+        try:
+            urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+            wait_ready(urls["bentoml"], "/readyz")
+            wait_ready(urls["fastapi"], "/docs")
+            results = measure(urls)
+        finally:
+            for server in servers:
+                server.terminate()
+                server.wait(timeout=30)
+    print(table(results))
+    out = REPO / "benchmarks" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "serving.json").write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
