@@ -48,6 +48,15 @@ def train(config_path: Path, no_cache: bool) -> None:
         click.secho(f"Training not started: {error}", fg="red", err=True)
         sys.exit(2)
 
+    from stack.s3 import S3Unavailable, check_active_artifact_store
+
+    try:
+        check_active_artifact_store()
+    except S3Unavailable as error:
+        click.secho(f"Training not started: {error}", fg="red", err=True)
+        click.echo("Nothing was run; the production model was not changed.", err=True)
+        sys.exit(1)
+
     from pipelines.run_report import collect_summary, format_summary, write_reports
     from pipelines.training import training_pipeline
     from steps.validation import DataValidationError, HideDataErrorTraceback
@@ -69,6 +78,11 @@ def train(config_path: Path, no_cache: bool) -> None:
     write_reports(summary, REPORTS)
     click.echo("\n" + format_summary(summary))
 
+
+from stack.cli import models_command, stack_command  # noqa: E402  (light: no ZenML import)
+
+cli.add_command(stack_command)
+cli.add_command(models_command)
 
 if __name__ == "__main__":
     cli()
