@@ -29,7 +29,9 @@ def training_config(folder: Path, dataset_path: Path, model_name: str, **paramet
     return path
 
 
-def run_cli(*args: str, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, cwd: Path, timeout: float = 600, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """`python run.py ARGS` as a user types it, from `cwd` (where reports/ is written)."""
     return subprocess.run(
         [sys.executable, str(REPO / "run.py"), *args],
@@ -37,5 +39,5 @@ def run_cli(*args: str, cwd: Path, timeout: float = 600) -> subprocess.Completed
         capture_output=True,
         text=True,
         timeout=timeout,
-        env=os.environ.copy(),
+        env=os.environ.copy() if env is None else env,
     )
