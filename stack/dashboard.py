@@ -73,4 +73,7 @@ def stop() -> None:
 
 
 if __name__ == "__main__":
+    # The same quiet defaults as run.py; a user's own environment still wins.
+    os.environ.setdefault("ZENML_ANALYTICS_OPT_IN", "false")
+    os.environ.setdefault("ZENML_AUTO_OPEN_DASHBOARD", "false")
     main()

@@ -6,7 +6,6 @@ objects in memory: they are gone when the server stops.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -92,5 +91,4 @@ def main(port: int, bucket: str) -> None:
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     main()
