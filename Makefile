@@ -12,10 +12,11 @@ export PATH := $(BIN):$(PATH)
 export DVC_NO_ANALYTICS := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install data run repro serve bento bench-serving test test-fast lint format clean
+.PHONY: help install data run repro serve bento bench-serving test test-fast lint format clean \
+	stack stack-local stack-s3 stack-kubernetes s3-server dvc-remote-s3 dashboard dashboard-stop models
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
 
 $(VENV)/.installed: pyproject.toml uv.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -59,6 +60,42 @@ lint: install ## Check code style with ruff
 format: install ## Format the code with ruff
 	ruff format .
 	ruff check --fix .
+
+# Stacks, the local S3 server, the dashboard (see README: "Stacks" and "The dashboard").
+STACK ?=
+S3_PORT ?= 9000
+DASHBOARD_PORT ?= 8237
+
+stack: install ## Show the active ZenML stack, or switch: make stack STACK=s3
+	python run.py stack $(STACK)
+
+stack-local: install ## Switch to the local stack (ZenML's embedded default)
+	python run.py stack local
+
+stack-s3: install ## Register if needed and switch to the s3 stack (IRIS_S3_* settings)
+	python run.py stack s3
+
+stack-kubernetes: install ## Register if needed and switch to the kubernetes stack
+	python run.py stack kubernetes
+
+s3-server: install ## Run a local S3 server (moto) on 127.0.0.1 (S3_PORT=9000) until Ctrl+C
+	python -m stack.s3_server --port $(S3_PORT)
+
+dvc-remote-s3: install ## Point DVC's s3 remote at IRIS_S3_BUCKET / IRIS_S3_ENDPOINT_URL
+	@test -n "$$IRIS_S3_BUCKET" || { echo "Set IRIS_S3_BUCKET first (see README)"; exit 1; }
+	dvc remote modify --local s3 url "s3://$$IRIS_S3_BUCKET/dvc"
+	if [ -n "$$IRIS_S3_ENDPOINT_URL" ]; then \
+	  dvc remote modify --local s3 endpointurl "$$IRIS_S3_ENDPOINT_URL"; \
+	else dvc remote modify --local --unset s3 endpointurl; fi
+
+dashboard: install ## Start the local ZenML dashboard and print its URL (pipeline runs)
+	python -m stack.dashboard start --port $(DASHBOARD_PORT)
+
+dashboard-stop: install ## Stop the local ZenML dashboard
+	python -m stack.dashboard stop
+
+models: install ## List the model versions: stage, metrics, run, data md5
+	python run.py models
 
 clean: ## Remove the environment, caches, reports and the raw data (DVC restores it)
 	rm -rf $(VENV) .pytest_cache .ruff_cache reports data/raw

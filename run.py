@@ -12,7 +12,7 @@ import click
 # Quiet, private defaults; a user's own environment still wins.
 os.environ.setdefault("ZENML_ANALYTICS_OPT_IN", "false")
 os.environ.setdefault("ZENML_ENABLE_RICH_TRACEBACK", "false")
-os.environ.setdefault("AUTO_OPEN_DASHBOARD", "false")
+os.environ.setdefault("ZENML_AUTO_OPEN_DASHBOARD", "false")
 
 PROJECT = Path(__file__).resolve().parent
 DEFAULT_CONFIG = PROJECT / "configs" / "training.yaml"
@@ -58,6 +58,15 @@ def train(config_path: Path, no_cache: bool) -> None:
     except ConfigError as error:
         click.secho(f"Training not started: {error}", fg="red", err=True)
         sys.exit(2)
+
+    from stack.s3 import S3Unavailable, check_active_artifact_store
+
+    try:
+        check_active_artifact_store()
+    except S3Unavailable as error:
+        click.secho(f"Training not started: {error}", fg="red", err=True)
+        click.echo("Nothing was run; the production model was not changed.", err=True)
+        sys.exit(1)
 
     from pipelines.run_report import collect_summary, format_summary, write_reports
     from pipelines.training import training_pipeline
@@ -187,6 +196,12 @@ def predict_file(input_path: Path, output: Path, config_path: Path, model_name: 
     output.parent.mkdir(parents=True, exist_ok=True)
     summary["predictions"].to_csv(output, index=False)
     click.echo("\n" + format_batch_summary(summary, output))
+
+
+from stack.cli import models_command, stack_command  # noqa: E402  (light: no ZenML import)
+
+cli.add_command(stack_command)
+cli.add_command(models_command)
 
 
 if __name__ == "__main__":

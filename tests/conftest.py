@@ -22,7 +22,7 @@ os.environ.update(
         "ZENML_CONFIG_PATH": str(_STATE / "zenml"),
         "ZENML_ANALYTICS_OPT_IN": "false",
         "ZENML_ENABLE_RICH_TRACEBACK": "false",
-        "AUTO_OPEN_DASHBOARD": "false",
+        "ZENML_AUTO_OPEN_DASHBOARD": "false",
         "DVC_NO_ANALYTICS": "1",
         "DVC_GLOBAL_CONFIG_DIR": str(_STATE / "dvc-global"),
         "DVC_SYSTEM_CONFIG_DIR": str(_STATE / "dvc-system"),

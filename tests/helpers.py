@@ -40,7 +40,7 @@ def run_cli(
         capture_output=True,
         text=True,
         timeout=timeout,
-        env={**os.environ, **(env or {})},
+        env=os.environ.copy() if env is None else env,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -51,7 +52,7 @@ def test_one_bad_row_is_refused_with_the_reason(config, tmp_path, values, messag
 
 
 def test_one_row_with_nothing_exported_says_what_to_do(config, tmp_path):
-    empty = {"BENTOML_HOME": str(tmp_path / "empty")}
+    empty = {**os.environ, "BENTOML_HOME": str(tmp_path / "empty")}
     result = run_cli(
         "predict", "--config", str(config), "5", "3", "1", "0.2", cwd=tmp_path, env=empty
     )

@@ -1,0 +1,54 @@
+"""The `stack` and `models` commands of run.py. ZenML is imported only when they run."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from stack.recipes import RECIPES
+
+
+@click.command("stack")
+@click.argument("name", required=False, type=click.Choice(RECIPES))
+def stack_command(name: str | None) -> None:
+    """Show the active stack, or switch to stack NAME (registered first if needed).
+
+    Switching twice changes nothing the second time. Settings come from environment
+    variables or stack/settings.yaml (see the README); credentials go into a ZenML secret.
+    """
+    from stack.s3 import S3Unavailable
+    from stack.settings import StackSettingsError
+    from stack.switch import describe_active, switch
+
+    if name is not None:
+        try:
+            changes = switch(name)
+        except (StackSettingsError, S3Unavailable) as error:
+            click.secho(f"Stack not changed: {error}", fg="red", err=True)
+            sys.exit(1)
+        for change in changes:
+            click.echo(f"- {change}")
+        if not changes:
+            click.echo(f"Nothing changed: the {name} stack is registered and active.")
+    click.echo("\n".join(describe_active()))
+
+
+@click.command("models")
+@click.option("--model", "model_name", help="Model name [default: model.name in --config].")
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@click.pass_context
+def models_command(context: click.Context, model_name: str | None, limit: int) -> None:
+    """List the model's versions, newest first: stage, metrics, data md5, run, decision."""
+    from stack.models import UnknownModel, format_table, list_versions, model_name_from_config
+
+    config_path: Path = context.parent.params["config_path"]
+    name = model_name or model_name_from_config(config_path)
+    try:
+        rows = list_versions(name, limit)
+    except UnknownModel as error:
+        click.secho(str(error), fg="red", err=True)
+        sys.exit(1)
+    click.echo(f"Model '{name}': {len(rows)} version(s), newest first\n")
+    click.echo(format_table(rows))

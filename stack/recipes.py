@@ -1,0 +1,85 @@
+"""The stack recipes: which ZenML components make up each stack, as plain data.
+
+`local` is ZenML's embedded default stack. `s3` keeps the local orchestrator and puts the
+artifacts in S3. `kubernetes` runs every step as a pod on a cluster, with artifacts in S3,
+images built by the local Docker engine and pushed to the team's registry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from stack.settings import KubernetesSettings, S3Settings
+
+RECIPES = ("local", "s3", "kubernetes")
+DEFAULT_STACK = "default"  # ZenML's own name for the embedded default stack (`local`)
+SECRET_NAME = "s3-credentials"  # a ZenML secret: AWS key id, secret key, session token
+SECRET_KEYS = ("aws_access_key_id", "aws_secret_access_key", "aws_session_token")
+
+
+@dataclass(frozen=True)
+class Component:
+    type: str  # a ZenML StackComponentType value: "orchestrator", "artifact_store", ...
+    name: str
+    flavor: str
+    configuration: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Recipe:
+    stack_name: str
+    components: tuple[Component, ...]
+
+
+def zenml_stack_name(recipe: str) -> str:
+    return DEFAULT_STACK if recipe == "local" else recipe
+
+
+def s3_artifact_store(settings: S3Settings, secret_keys: tuple[str, ...]) -> Component:
+    """The S3 artifact store; credentials are `{{secret.key}}` references, never values."""
+    configuration: dict = {
+        "path": settings.artifact_path,
+        "client_kwargs": {"region_name": settings.region}
+        | ({"endpoint_url": settings.endpoint_url} if settings.endpoint_url else {}),
+    }
+    names = {"aws_access_key_id": "key", "aws_secret_access_key": "secret"}
+    names["aws_session_token"] = "token"
+    for key in secret_keys:
+        configuration[names[key]] = f"{{{{{SECRET_NAME}.{key}}}}}"
+    return Component("artifact_store", "s3-artifact-store", "s3", configuration)
+
+
+def s3_recipe(settings: S3Settings, secret_keys: tuple[str, ...]) -> Recipe:
+    return Recipe(
+        "s3",
+        (
+            Component("orchestrator", "default", "local"),
+            s3_artifact_store(settings, secret_keys),
+        ),
+    )
+
+
+def kubernetes_recipe(
+    settings: KubernetesSettings, s3: S3Settings, secret_keys: tuple[str, ...]
+) -> Recipe:
+    return Recipe(
+        "kubernetes",
+        (
+            Component(
+                "orchestrator",
+                "k8s-orchestrator",
+                "kubernetes",
+                {
+                    "kubernetes_context": settings.context,
+                    "kubernetes_namespace": settings.namespace,
+                },
+            ),
+            s3_artifact_store(s3, secret_keys),
+            Component(
+                "container_registry", "k8s-registry", "default", {"uri": settings.registry_uri}
+            ),
+            Component("image_builder", "k8s-image-builder", "local"),
+        ),
+    )
