@@ -17,7 +17,6 @@ from typing import Annotated
 
 import pandas as pd
 import yaml
-from sklearn.base import ClassifierMixin
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
@@ -42,7 +41,7 @@ def split(
 @step
 def fit(
     train: pd.DataFrame, features: list[str], target: str, spec: dict, folds: int, seed: int
-) -> tuple[Annotated[ClassifierMixin, "model"], Annotated[float, "cv_accuracy"]]:
+) -> tuple[Annotated[Pipeline, "model"], Annotated[float, "cv_accuracy"]]:
     module, _, name = spec["estimator"].rpartition(".")
     model = getattr(importlib.import_module(module), name)(**spec.get("params", {}))
     if "random_state" in model.get_params():
@@ -59,9 +58,7 @@ def fit(
 
 
 @step
-def select(
-    first: ClassifierMixin, first_score: float, second: ClassifierMixin, second_score: float
-) -> ClassifierMixin:
+def select(first: Pipeline, first_score: float, second: Pipeline, second_score: float) -> Pipeline:
     return first if first_score >= second_score else second
 
 
