@@ -27,6 +27,7 @@ def test_synthetic_data_passes_the_shipped_validation(tmp_path):
     assert frame["species"].value_counts().to_dict() == {label: 1000 for label in CLASSES}
 
 
+@pytest.mark.slow
 def test_plain_script_trains_the_scale_candidates(tmp_path):
     data = write_iris_like(tmp_path / "iris_like.csv", rows=600)
     config = run_config(REPO / "benchmarks" / "training_scale.yaml", tmp_path, data, "smoke")
