@@ -12,7 +12,7 @@ export PATH := $(BIN):$(PATH)
 export DVC_NO_ANALYTICS := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install data run repro serve bento bench-serving test test-fast lint format clean \
+.PHONY: help install data run repro serve bento bench bench-serving profile test test-fast lint format clean \
 	stack stack-local stack-s3 stack-kubernetes s3-server dvc-remote-s3 dashboard dashboard-stop models
 
 help: ## List the targets
@@ -52,6 +52,12 @@ test: install ## Run the whole test suite (slow tests included)
 
 test-fast: install ## Run only the quick unit tests
 	python -m pytest -m "not slow"
+
+bench: install ## Benchmarks against baselines; writes benchmarks/RESULTS.md (QUICK=1: a short run)
+	BENCH_QUICK=$(QUICK) python -m benchmarks.run_benchmarks
+
+profile: install ## Profile a cold and a cached training run (pyinstrument, benchmarks/results/)
+	python -m benchmarks.profile_training
 
 lint: install ## Check code style with ruff
 	ruff check .

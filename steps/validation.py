@@ -7,15 +7,17 @@ pandera runs the per-column rules; the few table-level rules it cannot phrase we
 from __future__ import annotations
 
 import logging
-from typing import Annotated
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
-from pandera.errors import SchemaErrors
 from zenml import step
 
 from steps.config_models import DatasetSpec
+
+if TYPE_CHECKING:  # pandera is imported where data is checked: cached runs never load it
+    import pandera.pandas as pa
 
 MAX_LINES_SHOWN = 8
 
@@ -39,22 +41,31 @@ def _numbers(series: pd.Series) -> pd.Series:
     return pd.to_numeric(series, errors="coerce")
 
 
+def _within(low: float, high: float) -> Callable[[pd.Series], pd.Series]:
+    def check(series: pd.Series) -> pd.Series:
+        numbers = _numbers(series)  # once: converting text is the costly part on big files
+        return numbers.between(low, high) | ~np.isfinite(numbers)
+
+    return check
+
+
 def _feature_column(low: float, high: float) -> pa.Column:
+    import pandera.pandas as pa
+
     return pa.Column(
         nullable=False,
         checks=[
             pa.Check(lambda s: _numbers(s).notna(), name="must be a number"),
             pa.Check(lambda s: ~np.isinf(_numbers(s)), name="must be finite"),
-            pa.Check(
-                lambda s: _numbers(s).between(low, high) | ~np.isfinite(_numbers(s)),
-                name=f"must be within [{low:g}, {high:g}]",
-            ),
+            pa.Check(_within(low, high), name=f"must be within [{low:g}, {high:g}]"),
         ],
     )
 
 
 def build_schema(spec: DatasetSpec, with_target: bool = True) -> pa.DataFrameSchema:
     """The pandera schema for the configured features (and target, for training data)."""
+    import pandera.pandas as pa
+
     columns = {name: _feature_column(f.min, f.max) for name, f in spec.features.items()}
     if with_target:
         columns[spec.target] = pa.Column(
@@ -124,6 +135,8 @@ def _class_counts(frame: pd.DataFrame, spec: DatasetSpec) -> list[str]:
 
 def find_violations(frame: pd.DataFrame, spec: DatasetSpec, with_target: bool = True) -> list[str]:
     """Every rule the frame breaks, one readable line each; empty when the data is valid."""
+    from pandera.errors import SchemaErrors
+
     messages = _delimiter_hint(frame)
     if frame.empty:
         messages.append("the file has a header but no data rows")

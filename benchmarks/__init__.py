@@ -1,0 +1,1 @@
+"""Benchmarks: the project's commands side by side with their baselines (`make bench`)."""

@@ -1,0 +1,59 @@
+"""Smoke tests of the benchmark code, so `make bench` cannot rot: no timings asserted here."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+
+import joblib
+import pytest
+
+from benchmarks.measure import BenchmarkError, measure
+from benchmarks.synthetic_iris import CLASSES, FEATURES, write_iris_like
+from benchmarks.workspace import REPO, bare, plain, run_config
+from steps.config_models import check_training_config
+from steps.data import read_dataset
+from steps.validation import find_violations
+
+
+def test_synthetic_data_passes_the_shipped_validation(tmp_path):
+    path = write_iris_like(tmp_path / "iris_like.csv", rows=3000, seed=1)
+    frame = read_dataset(path)
+    spec = check_training_config(REPO / "configs" / "training.yaml").dataset
+    assert find_violations(frame, spec) == []
+    assert list(frame.columns) == [*FEATURES, "species"]
+    assert frame["species"].value_counts().to_dict() == {label: 1000 for label in CLASSES}
+
+
+@pytest.mark.slow
+def test_plain_script_trains_the_scale_candidates(tmp_path):
+    data = write_iris_like(tmp_path / "iris_like.csv", rows=600)
+    config = run_config(REPO / "benchmarks" / "training_scale.yaml", tmp_path, data, "smoke")
+    log = tmp_path / "run.log"
+    result = measure(plain(config, tmp_path / "plain"), cwd=tmp_path, env=dict(os.environ), log=log)
+    assert result.seconds > 0 and result.peak_mb > 10
+    summary = json.loads(log.read_text().strip().splitlines()[-1])
+    assert summary["chosen"] in ("logistic_regression", "hist_gradient_boosting")
+    assert summary["accuracy"] > 0.8
+    model = joblib.load(tmp_path / "plain" / "model.joblib")
+    assert set(model.classes_) == set(CLASSES)
+
+
+def test_a_failed_command_stops_the_benchmark_with_its_output(tmp_path):
+    command = [sys.executable, "-c", "import sys; print('broken on purpose'); sys.exit(3)"]
+    with pytest.raises(BenchmarkError) as error:
+        measure(command, cwd=tmp_path, env=dict(os.environ), log=tmp_path / "run.log")
+    assert "exited with 3" in str(error.value)
+    assert "broken on purpose" in str(error.value)
+
+
+@pytest.mark.slow
+def test_bare_pipeline_runs_on_iris(tmp_path, iris_csv):
+    config = run_config(REPO / "configs" / "training.yaml", tmp_path, iris_csv, "bare_smoke")
+    log = tmp_path / "run.log"
+    measure(bare(config, "--no-cache"), cwd=tmp_path, env=dict(os.environ), log=log)
+    output = re.sub(r"\x1b\[[0-9;]*m", "", log.read_text())  # ZenML colours its log lines
+    for step in ("load_csv", "split", "fit_first", "fit_second", "select"):
+        assert f"Step {step} has finished" in output
