@@ -12,7 +12,7 @@ export PATH := $(BIN):$(PATH)
 export DVC_NO_ANALYTICS := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install data run repro serve bento bench bench-serving profile test test-fast lint format clean \
+.PHONY: help install data run repro serve bento bench profile test test-fast lint format clean \
 	stack stack-local stack-s3 stack-kubernetes s3-server dvc-remote-s3 dashboard dashboard-stop models
 
 help: ## List the targets
@@ -42,10 +42,6 @@ serve: install ## Serve the production model: HTTP API and web page on PORT (300
 
 bento: install ## Build a bento (service + production model) with bentoml build
 	cd service && bentoml build
-
-bench-serving: install ## Benchmark the service and one-row predict against their baselines
-	python benchmarks/serving.py
-	python benchmarks/predict_cli.py
 
 test: install ## Run the whole test suite (slow tests included)
 	python -m pytest

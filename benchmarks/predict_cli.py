@@ -1,65 +1,50 @@
 """One-row prediction from the command line: `python run.py predict` against a plain script.
 
-Both load the same exported model file and predict one row, each a fresh process, run in
-alternation; medians of wall time. Prints a table and the ratio.
-
-    python benchmarks/predict_cli.py        # BENCH_QUICK=1 for a short run
+Both load the same exported model file and predict one row, each a fresh process, run
+interleaved by `make bench` after the Iris runs have promoted a model.
 """
 
 from __future__ import annotations
 
-import json
-import statistics
-import subprocess
-import sys
-import tempfile
-import time
 from pathlib import Path
 
-from common import QUICK, REPO, isolated_env, train_iris
+from benchmarks.measure import Measure, median_measure
+from benchmarks.workspace import PYTHON, REPO, batch_config, exported_model_file
 
-REPEATS = 3 if QUICK else 9
 ROW = ["6.3", "3.3", "6.0", "2.5"]
+TARGET = 1.2
 
 
-def wall_time(command: list[str], env: dict[str, str]) -> float:
-    started = time.perf_counter()
-    result = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
-    elapsed = time.perf_counter() - started
-    assert result.stdout.startswith("virginica"), result.stdout
-    return elapsed
-
-
-def main() -> None:
-    with tempfile.TemporaryDirectory(prefix="bench-predict-") as folder:
-        state = Path(folder)
-        env = isolated_env(state)
-        print("training and promoting Iris in a throw-away store ...", flush=True)
-        model_file = train_iris(state, env)
-        commands = {
-            "run.py predict": [sys.executable, str(REPO / "run.py"), "predict", *ROW],
-            "plain script": [
-                sys.executable, str(REPO / "benchmarks" / "plain_predict.py"), str(model_file),
+def predict_pair(work: Path, env: dict[str, str], model_name: str) -> dict[str, dict]:
+    """The two commands, ready for run_benchmarks.side_by_side."""
+    config = batch_config(work, model_name)
+    model_file = exported_model_file(env, model_name)
+    common = {"cwd": work, "env": env}
+    return {
+        "ours": {
+            "command": [PYTHON, str(REPO / "run.py"), "predict", "--config", str(config), *ROW],
+            **common,
+        },
+        "plain": {
+            "command": [
+                PYTHON,
+                str(REPO / "benchmarks" / "plain_predict.py"),
+                str(model_file),
                 *ROW,
             ],
-        }  # fmt: skip
-        for command in commands.values():  # warm the file cache
-            wall_time(command, env)
-        times: dict[str, list[float]] = {name: [] for name in commands}
-        for _ in range(REPEATS):
-            for name, command in commands.items():
-                times[name].append(wall_time(command, env))
-    medians = {name: statistics.median(values) for name, values in times.items()}
-    ratio = medians["run.py predict"] / medians["plain script"]
-    print("| command | median wall time (s) |")
-    print("|---|---:|")
-    for name, value in medians.items():
-        print(f"| {name} | {value:.2f} |")
-    print(f"\nratio run.py predict / plain script: {ratio:.2f}x (target <= 1.2x)")
-    out = REPO / "benchmarks" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "predict_cli.json").write_text(json.dumps({**medians, "ratio": ratio}, indent=2))
+            **common,
+        },
+    }
 
 
-if __name__ == "__main__":
-    main()
+def predict_table(runs: dict[str, list[Measure]]) -> list[str]:
+    mine, base = median_measure(runs["ours"]), median_measure(runs["plain"])
+    value = mine.seconds / base.seconds
+    met = "yes" if value <= TARGET else "**no**"
+    return [
+        "| measure | `python run.py predict` | plain script | time ratio | target | met "
+        "| peak memory: ours / plain |",
+        "|---|---|---|---|---|---|---|",
+        f"| one row | {mine.seconds:.2f} s | {base.seconds:.2f} s | {value:.2f}x | ≤ {TARGET}x "
+        f"| {met} | {mine.peak_mb:.0f} / {base.peak_mb:.0f} MB |",
+    ]

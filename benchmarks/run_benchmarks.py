@@ -19,6 +19,8 @@ from importlib.metadata import version
 from pathlib import Path
 
 from benchmarks.measure import Measure, measure, median_measure
+from benchmarks.predict_cli import predict_pair, predict_table
+from benchmarks.serving import serving_measures, serving_table
 from benchmarks.synthetic_iris import write_iris_like
 from benchmarks.workspace import REPO, bare, isolated_env, ours, plain, run_config
 from data.make_iris import write_iris
@@ -26,6 +28,7 @@ from data.make_iris import write_iris
 HERE = REPO / "benchmarks"
 QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")
 REPEATS = 2 if QUICK else 5
+PREDICT_REPEATS = 3 if QUICK else 9
 SCALE_ROWS = [10_000, 100_000] if QUICK else [10_000, 100_000, 1_000_000]
 SCALE_REPEATS = 1 if QUICK else 3
 LARGEST_REPEATS = 1 if QUICK else 2  # the largest scale takes minutes per run
@@ -143,7 +146,9 @@ def scale_table(results: dict[int, dict]) -> list[str]:
     return lines
 
 
-def report(iris: dict, scale: dict, started: float, loads: tuple) -> str:
+def report(
+    iris: dict, predict: dict, serving: dict, scale: dict, started: float, loads: tuple
+) -> str:
     mode = "quick mode (`BENCH_QUICK=1`)" if QUICK else "full mode"
     versions = ", ".join(
         f"{name} {version(name)}" for name in ("zenml", "scikit-learn", "pandas", "pandera")
@@ -171,6 +176,25 @@ def report(iris: dict, scale: dict, started: float, loads: tuple) -> str:
         "",
         *iris_table(iris),
         "",
+        "## One-row prediction: `python run.py predict` against a plain script",
+        "",
+        "Ours reads the production model from the BentoML store, checks the values with the "
+        "service's pydantic schema and prints species, probability and version. The baseline "
+        "([plain_predict.py](plain_predict.py)) is `joblib.load` + `predict_proba` on the same "
+        f"file. Fresh processes, {PREDICT_REPEATS} runs each, interleaved.",
+        "",
+        *predict_table(predict),
+        "",
+        "## Serving: the BentoML service against FastAPI + joblib",
+        "",
+        "Both serve the model the Iris runs promoted, on loopback, one process each, with the "
+        "same validation and the same model call ([fastapi_baseline.py](fastapi_baseline.py), "
+        "the seed project's approach); the load generator ([serving.py](serving.py), httpx) "
+        "runs on the same 2 cores and alternates between them round by round; medians of the "
+        "rounds.",
+        "",
+        *serving_table(serving),
+        "",
         "## Scale: the training pipeline against a plain script",
         "",
         "Synthetic Iris-like data ([synthetic_iris.py](synthetic_iris.py)), config "
@@ -196,20 +220,27 @@ def main() -> None:
     try:
         env = isolated_env(work)
         iris = iris_measures(work, env, log)
+        print("One-row predict")
+        predict = side_by_side(predict_pair(work, env, "bench_iris"), PREDICT_REPEATS, log)
+        print("Serving")
+        serving = serving_measures(work, env, "bench_iris")
         scale = scale_measures(work, env, log)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     raw = {
         "iris": {k: {n: [asdict(m) for m in v] for n, v in r.items()} for k, r in iris.items()},
         "scale": {k: {n: [asdict(m) for m in v] for n, v in r.items()} for k, r in scale.items()},
+        "predict": {n: [asdict(m) for m in v] for n, v in predict.items()},
+        "serving": serving,
     }
     (OUTPUT / ("latest-quick.json" if QUICK else "latest.json")).write_text(
         json.dumps(raw, indent=1)
     )
-    text = report(iris, scale, started, (load_start, os.getloadavg()[0]))
+    text = report(iris, predict, serving, scale, started, (load_start, os.getloadavg()[0]))
     target = OUTPUT / "RESULTS-quick.md" if QUICK else HERE / "RESULTS.md"
     target.write_text(text)
-    print("\n" + "\n".join(iris_table(iris)) + "\n\n" + "\n".join(scale_table(scale)))
+    tables = [iris_table(iris), predict_table(predict), serving_table(serving), scale_table(scale)]
+    print("\n" + "\n\n".join("\n".join(table) for table in tables))
     print(f"\nWritten to {target.relative_to(REPO)}")
 
 

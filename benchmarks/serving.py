@@ -1,28 +1,25 @@
-"""Serving benchmark: our BentoML service against FastAPI + joblib, live on loopback, same run.
+"""Serving: our BentoML service against FastAPI + joblib, both live on loopback, same run.
 
-Trains and promotes Iris into a throw-away ZenML/BentoML home, starts both services on free
-ports, then alternates between them: single-row /predict at 1 and 32 concurrent clients
-(throughput, p50, p99), and one 10,000-row columnar batch. Prints a table and the ratios.
-
-    python benchmarks/serving.py            # BENCH_QUICK=1 for a short run
+`make bench` calls this once the Iris runs have promoted and exported a model. Both services
+serve that model; the load alternates between them round by round: single-row /predict at 1
+and 32 concurrent clients (throughput, p50, p99), and 10,000-row columnar batches.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
+import os
 import statistics
 import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
 
 import httpx
-from common import QUICK, REPO, isolated_env, train_iris
 
-sys.path.insert(0, str(REPO))
+from benchmarks.workspace import PYTHON, REPO, exported_model_file
 from tests.helpers import free_port
+
+QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")
 
 ROUNDS = 1 if QUICK else 3
 REQUESTS = {1: 300 if QUICK else 1500, 32: 600 if QUICK else 4000}
@@ -99,7 +96,7 @@ def measure(urls: dict[str, str]) -> dict[str, dict[str, float]]:
     }
 
 
-def table(results: dict[str, dict[str, float]]) -> str:
+def serving_table(results: dict[str, dict[str, float]]) -> list[str]:
     ours, base = results["bentoml"], results["fastapi"]
     rows = [
         ("throughput, 1 client (req/s)", "rps@1"),
@@ -118,41 +115,36 @@ def table(results: dict[str, dict[str, float]]) -> str:
         lines.append(
             f"| {label} | {ours[key]:.1f} | {base[key]:.1f} | {ours[key] / base[key]:.2f}x |"
         )
-    return "\n".join(lines)
+    met = {
+        "throughput at 32 clients ≥ baseline's": ours["rps@32"] >= base["rps@32"],
+        "p99 at 32 clients ≤ 50 ms": ours["p99@32"] <= 50,
+        "10,000 rows ≤ 100 ms": ours["batch_10k_ms"] <= 100,
+    }
+    verdicts = ", ".join(f"{name}: {'yes' if ok else '**no**'}" for name, ok in met.items())
+    return [*lines, "", f"Targets: {verdicts}."]
 
 
-def main() -> None:
-    with tempfile.TemporaryDirectory(prefix="bench-serving-") as folder:
-        state = Path(folder)
-        env = isolated_env(state)
-        print("training and promoting Iris in a throw-away store ...", flush=True)
-        model_file = train_iris(state, env)
-        ports = {"bentoml": free_port(), "fastapi": free_port()}
-        servers = [
-            start(
-                [sys.executable, "-m", "bentoml", "serve", "--port", str(ports["bentoml"])],
-                REPO / "service", env, state / "bentoml.log",
-            ),
-            start(
-                [sys.executable, "-m", "uvicorn", "benchmarks.fastapi_baseline:app",
-                 "--port", str(ports["fastapi"])],
-                REPO, {**env, "MODEL_FILE": str(model_file)}, state / "fastapi.log",
-            ),
-        ]  # fmt: skip
-        try:
-            urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
-            wait_ready(urls["bentoml"], "/readyz")
-            wait_ready(urls["fastapi"], "/docs")
-            results = measure(urls)
-        finally:
-            for server in servers:
-                server.terminate()
-                server.wait(timeout=30)
-    print(table(results))
-    out = REPO / "benchmarks" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "serving.json").write_text(json.dumps(results, indent=2))
-
-
-if __name__ == "__main__":
-    main()
+def serving_measures(work: Path, env: dict[str, str], model_name: str) -> dict[str, dict]:
+    """Start both services on `model_name`'s export, measure, stop them."""
+    ports = {"bentoml": free_port(), "fastapi": free_port()}
+    model_file = exported_model_file(env, model_name)
+    servers = [
+        start(
+            [PYTHON, "-m", "bentoml", "serve", "--port", str(ports["bentoml"])],
+            REPO / "service", {**env, "SERVING_MODEL": model_name}, work / "bentoml.log",
+        ),
+        start(
+            [PYTHON, "-m", "uvicorn", "benchmarks.fastapi_baseline:app",
+             "--port", str(ports["fastapi"])],
+            REPO, {**env, "MODEL_FILE": str(model_file)}, work / "fastapi.log",
+        ),
+    ]  # fmt: skip
+    try:
+        urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+        wait_ready(urls["bentoml"], "/readyz")
+        wait_ready(urls["fastapi"], "/docs")
+        return measure(urls)
+    finally:
+        for server in servers:
+            server.terminate()
+            server.wait(timeout=30)

@@ -29,6 +29,7 @@ from starlette.routing import Route
 MODEL_NAME = os.environ.get("SERVING_MODEL", "iris_classifier")
 MAX_RECORDS = int(os.environ.get("SERVING_MAX_RECORDS", "1000"))
 MAX_BATCH_ROWS = int(os.environ.get("SERVING_MAX_BATCH_ROWS", "100000"))
+WORKERS = int(os.environ.get("SERVING_WORKERS", "1"))  # processes; one per core at most
 PAGE = Path(__file__).with_name("static") / "index.html"
 
 MODEL = bentoml.models.BentoModel(f"{MODEL_NAME}:latest")
@@ -82,7 +83,7 @@ pages = Starlette(routes=[Route("/model", get_model), Route("/ui", get_page)])
 
 
 @bentoml.asgi_app(pages, path="/")
-@bentoml.service(name="classifier", traffic={"timeout": 60})
+@bentoml.service(name="classifier", traffic={"timeout": 60}, workers=WORKERS)
 class Classifier:
     """The APIs are async: a prediction takes about a millisecond, so it runs on the event
     loop instead of a thread pool, where concurrent requests would fight over the GIL."""
