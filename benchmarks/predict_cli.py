@@ -9,7 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from benchmarks.measure import Measure, median_measure
-from benchmarks.workspace import PYTHON, REPO, batch_config, exported_model_file
+from benchmarks.workspace import PYTHON, REPO, exported_model_file
+from tests.helpers import batch_config
 
 ROW = ["6.3", "3.3", "6.0", "2.5"]
 TARGET = 1.2

@@ -25,7 +25,7 @@ def isolated_env(folder: Path) -> dict[str, str]:
             "BENTOML_HOME": str(folder / "bentoml"),
             "ZENML_ANALYTICS_OPT_IN": "false",
             "BENTOML_DO_NOT_TRACK": "true",
-            "AUTO_OPEN_DASHBOARD": "false",
+            "ZENML_AUTO_OPEN_DASHBOARD": "false",
             # One OpenMP thread for both sides: on a shared 2-core machine, spinning OpenMP
             # threads made histogram gradient boosting ~4x slower and far noisier.
             "OMP_NUM_THREADS": "1",
@@ -74,12 +74,3 @@ def exported_model_file(env: dict[str, str], model_name: str) -> Path:
     """The joblib file of the newest BentoML export of `model_name` (its production model)."""
     models = Path(env["BENTOML_HOME"]) / "models" / model_name
     return models / (models / "latest").read_text().strip() / "saved_model.pkl"
-
-
-def batch_config(folder: Path, model_name: str) -> Path:
-    """configs/batch_inference.yaml for `model_name` (the one-row predict reads its name)."""
-    config = yaml.safe_load((REPO / "configs" / "batch_inference.yaml").read_text())
-    config["model"]["name"] = model_name
-    path = folder / f"batch-{model_name}.yaml"
-    path.write_text(yaml.safe_dump(config, sort_keys=False))
-    return path
