@@ -1,7 +1,9 @@
 """The baseline service: the seed project's approach, FastAPI + a joblib file, one process.
 
-`uvicorn benchmarks.fastapi_baseline:app` with MODEL_FILE pointing at a joblib model. It
-validates like our service (pydantic, ranges, no extra fields) so the comparison is fair.
+`uvicorn benchmarks.fastapi_baseline:app` with MODEL_FILE pointing at a joblib model.
+/predict validates like our service (strict numbers, ranges, no extra fields); the
+columnar /predict_batch checks numbers only, not ranges, so there the baseline does a
+little less work than ours.
 """
 
 from __future__ import annotations
