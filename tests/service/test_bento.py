@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
+from packaging.requirements import Requirement
 from zenml.client import Client
 from zenml.enums import ModelStages
 
@@ -18,15 +19,40 @@ from tests.helpers import REPO
 from tests.service.conftest import start_server, stop_server
 
 BENTOFILE = REPO / "service" / "bentofile.yaml"
+REQUIREMENTS = REPO / "service" / "requirements.txt"
 
 
-def test_bento_requirements_are_the_locked_versions():
-    packages = yaml.safe_load(BENTOFILE.read_text())["python"]["packages"]
-    for pin in packages:
-        name, pinned = pin.split("==")
-        assert version(name) == pinned, (
-            f"{pin} in service/bentofile.yaml; uv.lock has {version(name)}"
-        )
+def test_bento_requirements_are_the_locked_versions(tmp_path):
+    """The image installs exactly what uv.lock pins, so it serves what the tests ran."""
+    assert yaml.safe_load(BENTOFILE.read_text())["python"]["requirements_txt"] == REQUIREMENTS.name
+    exported = tmp_path / "requirements.txt"
+    subprocess.run(
+        [
+            str(REPO / ".venv" / "bin" / "uv"),
+            "export",
+            "--frozen",
+            "--only-group",
+            "serving",
+            "--no-hashes",
+            "--no-emit-project",
+            "--no-header",
+            "--no-annotate",
+            "--output-file",
+            str(exported),
+        ],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+    )
+    assert REQUIREMENTS.read_text() == exported.read_text(), "run `make requirements`"
+    requirements = [Requirement(line) for line in REQUIREMENTS.read_text().splitlines()]
+    pins = {
+        r.name: str(r.specifier).removeprefix("==")
+        for r in requirements
+        if r.marker is None or r.marker.evaluate()  # the image's Python is this one, 3.11
+    }
+    for name in ("bentoml", "scikit-learn", "numpy", "scipy", "pydantic"):
+        assert pins[name] == version(name), f"{name}: installed {version(name)}"
 
 
 def bentoml(*args: str, cwd: Path, home: Path) -> str:
