@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Build the Python base image that BentoML's generated Dockerfile starts from, locally,
+# from Debian's packages, so `bentoml containerize` needs no container registry.
+#
+#   service/base_image.sh [podman|buildah|docker]     (make base-image BACKEND=...)
+#
+# The image is tagged with the name the Dockerfile asks for (BASE_IMAGE, default
+# docker.io/library/python:3.11-slim), so builds find it without pulling. It trusts the
+# host's extra CA certificates, so pip/uv inside the build work behind a TLS-inspecting
+# proxy. Debian 12 ships Python 3.11, the version the bento is built for. Needs root
+# (debootstrap, chroot) and Debian's debootstrap package.
+set -euo pipefail
+
+backend=${1:-${BACKEND:-podman}}
+tag=${BASE_IMAGE:-docker.io/library/python:3.11-slim}
+suite=${DEBIAN_SUITE:-bookworm}
+mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+
+for tool in debootstrap "$backend"; do
+  command -v "$tool" >/dev/null || {
+    echo "base-image: '$tool' is not installed (apt-get install $tool)" >&2
+    exit 1
+  }
+done
+[ "$(id -u)" -eq 0 ] || { echo "base-image: debootstrap needs root (run with sudo)" >&2; exit 1; }
+if [ "$backend" = docker ] && ! docker info >/dev/null 2>&1; then
+  echo "base-image: no Docker engine answers; use BACKEND=podman or BACKEND=buildah" >&2
+  exit 1
+fi
+
+root=$(mktemp -d)
+trap 'rm -rf "$root"' EXIT
+
+echo "base-image: debootstrap $suite from $mirror (about a minute)"
+debootstrap --variant=minbase --include=python3,python3-pip,ca-certificates \
+  "$suite" "$root" "$mirror" >"$root.log" 2>&1 || {
+  tail -20 "$root.log" >&2
+  rm -f "$root.log"
+  exit 1
+}
+rm -f "$root.log"
+
+# Trust what the host trusts beyond Debian's bundle (a company proxy's CA, say).
+cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/" 2>/dev/null || true
+chroot "$root" update-ca-certificates >/dev/null 2>&1
+
+# The build runs `pip install uv` into the system Python, as on the official image.
+rm -f "$root"/usr/lib/python3.*/EXTERNALLY-MANAGED
+ln -sf /usr/bin/python3 "$root/usr/local/bin/python"
+
+# Nothing a server needs: package caches, docs, man pages, translations.
+rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/* \
+  "$root"/usr/share/doc/* "$root"/usr/share/man/* "$root"/usr/share/info/* \
+  "$root"/usr/share/locale/* "$root"/var/log/*
+
+changes=(
+  'ENV LANG=C.UTF-8'
+  'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+  'ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt'
+  'ENV REQUESTS_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt'
+  'ENV PIP_CERT=/etc/ssl/certs/ca-certificates.crt'
+  'ENV UV_NATIVE_TLS=1'
+  'CMD ["python3"]'
+)
+
+if [ "$backend" = buildah ]; then
+  container=$(buildah from scratch)
+  mount=$(buildah mount "$container")
+  tar -C "$root" -c . | tar -C "$mount" -x
+  buildah umount "$container" >/dev/null
+  for change in "${changes[@]}"; do
+    case $change in
+      ENV\ *) buildah config --env "${change#ENV }" "$container" ;;
+      CMD\ *) buildah config --cmd "${change#CMD }" "$container" ;;
+    esac
+  done
+  buildah commit --rm "$container" "$tag" >/dev/null
+else
+  args=()
+  for change in "${changes[@]}"; do args+=(--change "$change"); done
+  tar -C "$root" -c . | "$backend" import "${args[@]}" - "$tag" >"$root.log" 2>&1 || {
+    cat "$root.log" >&2
+    rm -f "$root.log"
+    exit 1
+  }
+  rm -f "$root.log"
+fi
+echo "base-image: built $tag with $backend"
