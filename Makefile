@@ -12,8 +12,9 @@ export PATH := $(BIN):$(PATH)
 export DVC_NO_ANALYTICS := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install data run repro serve bento bench profile test test-fast lint format clean \
-	stack stack-local stack-s3 stack-kubernetes s3-server dvc-remote-s3 dashboard dashboard-stop models
+.PHONY: help install data run repro serve requirements bento bench profile test test-fast lint format clean \
+	stack stack-local stack-s3 stack-kubernetes s3-server dvc-remote-s3 dashboard dashboard-stop models \
+	base-image containerize run-image push-image registry manifests deploy
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -39,6 +40,10 @@ repro: install ## Reproduce the DVC pipeline (raw data, then training)
 
 serve: install ## Serve the production model: HTTP API and web page on PORT (3000)
 	cd service && bentoml serve --port $(PORT)
+
+requirements: install ## Export the serving group of uv.lock to service/requirements.txt (the image's pins)
+	uv export --frozen --only-group serving --no-hashes --no-emit-project --no-header \
+	  --no-annotate --output-file service/requirements.txt >/dev/null
 
 bento: install ## Build a bento (service + production model) with bentoml build
 	cd service && bentoml build
@@ -98,6 +103,35 @@ dashboard-stop: install ## Stop the local ZenML dashboard
 
 models: install ## List the model versions: stage, metrics, run, data md5
 	python run.py models
+
+# Container image and cluster (see README: "Containers and deployment").
+BACKEND ?= docker
+REGISTRY ?=
+REGISTRY_PORT ?= 5000
+TLS_VERIFY ?= true
+DEPLOY_ARGS ?=
+
+base-image: ## Build the Python base image from Debian packages, no registry (root; BACKEND=)
+	service/base_image.sh $(BACKEND)
+
+containerize: install ## Bento of the production model as an OCI image (BACKEND=docker|podman|buildah)
+	python run.py image build --backend $(BACKEND)
+
+run-image: install ## Run the newest image on PORT (3000) in the foreground, as make serve does
+	python run.py image run --backend $(BACKEND) --port $(PORT)
+
+push-image: install ## Push the newest image: make push-image REGISTRY=host:port/path [TLS_VERIFY=false]
+	@test -n "$(REGISTRY)" || { echo "Set REGISTRY, e.g. make push-image REGISTRY=localhost:5000/iris"; exit 1; }
+	python run.py image push $(REGISTRY) --backend $(BACKEND) $(if $(filter false,$(TLS_VERIFY)),--no-tls-verify)
+
+registry: install ## A throwaway local registry on 127.0.0.1:REGISTRY_PORT (5000), to try pushes
+	python run.py image registry --port $(REGISTRY_PORT)
+
+manifests: install ## Write Kubernetes manifests for the pushed image (build/kubernetes/)
+	python run.py deploy --dry-run $(DEPLOY_ARGS)
+
+deploy: install ## Apply the manifests with kubectl on its current context (DEPLOY_ARGS=--namespace x)
+	python run.py deploy $(DEPLOY_ARGS)
 
 clean: ## Remove the environment, caches, reports and the raw data (DVC restores it)
 	rm -rf $(VENV) .pytest_cache .ruff_cache reports data/raw

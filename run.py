@@ -198,10 +198,13 @@ def predict_file(input_path: Path, output: Path, config_path: Path, model_name: 
     click.echo("\n" + format_batch_summary(summary, output))
 
 
-from stack.cli import models_command, stack_command  # noqa: E402  (light: no ZenML import)
+from service.cli import deploy_command, image_command  # noqa: E402  (light: no ZenML import)
+from stack.cli import models_command, stack_command  # noqa: E402
 
 cli.add_command(stack_command)
 cli.add_command(models_command)
+cli.add_command(image_command)
+cli.add_command(deploy_command)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,132 @@
+"""The `image` and `deploy` commands of run.py (the Makefile's containerize, run-image,
+push-image, registry and deploy targets)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import click
+
+from service.containers import BACKENDS, ImageError, build_dir
+
+backend_option = click.option(
+    "--backend",
+    type=click.Choice(BACKENDS),
+    default="docker",
+    show_default=True,
+    help="Container tool (buildah builds; its images run and push with podman).",
+)
+
+
+def fail(action: str, error: Exception) -> None:
+    click.secho(f"{action}: {error}", fg="red", err=True)
+    sys.exit(1)
+
+
+@click.group("image")
+def image_command() -> None:
+    """Build, run and push the service's container image."""
+
+
+@image_command.command("build")
+@backend_option
+def build_command(backend: str) -> None:
+    """Bento of the production model, then `bentoml containerize` it."""
+    from service.containers import containerize
+
+    click.echo(f"Building the bento, then its image with {backend} (about a minute)...")
+    try:
+        record = containerize(backend)
+    except ImageError as error:
+        fail("Image not built", error)
+    click.echo(
+        f"Built {record['image']} ({record['size_mb']} MB) with {backend}: bento "
+        f"{record['bento']}, model {record['model']} (version {record['model_version']}).\n"
+        "Run it with `make run-image`; push it with `make push-image REGISTRY=host:port/path`."
+    )
+
+
+@image_command.command("run")
+@backend_option
+@click.option("--port", type=click.IntRange(1, 65535), default=3000, show_default=True)
+@click.option("--env", "-e", "env", multiple=True, metavar="KEY=VALUE", help="Service setting.")
+def run_command(backend: str, port: int, env: tuple[str, ...]) -> None:
+    """Run the newest built image in the foreground, on PORT (Ctrl-C stops and removes it)."""
+    from service.containers import exec_run, read_record
+
+    settings = dict(item.split("=", 1) for item in env if "=" in item)
+    try:
+        record = read_record()
+        click.echo(f"Serving {record['image']} on http://127.0.0.1:{port} (Ctrl-C stops it)")
+        exec_run(backend, record["image"], port, settings)
+    except ImageError as error:
+        fail("Image not run", error)
+
+
+@image_command.command("push")
+@click.argument("registry")
+@backend_option
+@click.option("--tls-verify/--no-tls-verify", default=True, help="Off for a plain-HTTP registry.")
+def push_command(registry: str, backend: str, tls_verify: bool) -> None:
+    """Tag the newest built image under REGISTRY (host:port/path) and push it."""
+    from service.containers import push, read_record
+
+    try:
+        reference = push(backend, read_record()["image"], registry, tls_verify)
+    except ImageError as error:
+        fail("Image not pushed", error)
+    click.echo(f"Pushed {reference}")
+
+
+@image_command.command("registry")
+@click.option("--port", type=click.IntRange(1, 65535), default=5000, show_default=True)
+def registry_command(port: int) -> None:
+    """A throwaway local registry (Debian's docker-registry) on 127.0.0.1:PORT, to try pushes."""
+    from service.containers import registry_config
+
+    with tempfile.TemporaryDirectory() as folder:
+        config = Path(folder) / "config.yml"
+        config.write_text(registry_config(Path(folder) / "storage", port))
+        click.echo(f"Registry on 127.0.0.1:{port} (Ctrl-C stops it; its images are then lost)")
+        try:
+            subprocess.run(["docker-registry", "serve", str(config)], check=False)
+        except FileNotFoundError:
+            fail("Registry not started", ImageError("apt-get install docker-registry"))
+        except KeyboardInterrupt:
+            pass
+
+
+@click.command("deploy")
+@click.option("--image", help="Image reference [default: the pushed image, pinned by digest].")
+@click.option("--namespace", help="Kubernetes namespace [default: kubectl's current one].")
+@click.option("--min-replicas", type=click.IntRange(min=1), default=2, show_default=True)
+@click.option("--max-replicas", type=click.IntRange(min=1), default=5, show_default=True)
+@click.option("--dry-run", is_flag=True, help="Only write the manifests.")
+def deploy_command(
+    image: str | None, namespace: str | None, min_replicas: int, max_replicas: int, dry_run: bool
+) -> None:
+    """Write Kubernetes manifests for the image and apply them with kubectl."""
+    from service.containers import read_record
+    from service.k8s_manifests import DeployError, apply, manifests, write_manifests
+
+    try:
+        record = read_record()
+    except ImageError as error:
+        fail("Not deployed", error)
+    image = image or record.get("pushed")
+    if not image:
+        fail("Not deployed", ImageError("push the image first: make push-image REGISTRY=..."))
+    if max_replicas < min_replicas:
+        fail("Not deployed", ValueError("--max-replicas is below --min-replicas"))
+    documents = manifests(image, record.get("model_version", ""), min_replicas, max_replicas)
+    path = write_manifests(documents, build_dir() / "kubernetes" / "iris-classifier.yaml")
+    click.echo(f"Wrote {path} for {image}")
+    if dry_run:
+        return
+    try:
+        click.echo(apply(path, namespace))
+    except DeployError as error:
+        fail("Not deployed", error)

@@ -1,0 +1,211 @@
+"""The service as a container image: build it (`bentoml containerize`), run it, push it.
+
+Plain functions over the container tools, so the Makefile, `python run.py image ...` and the
+tests share one path. `buildah` only builds: its images live in podman's store, so they run
+and push with podman. The newest build is recorded in build/image.json (IRIS_BUILD_DIR moves
+build/), which `run`, `push` and the Kubernetes manifests read, so they all mean one image.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import yaml
+
+SERVICE_DIR = Path(__file__).resolve().parent
+PROJECT = SERVICE_DIR.parent
+BACKENDS = ("docker", "podman", "buildah")
+CONTAINER_PORT = 3000  # BentoML's port inside the image
+
+
+class ImageError(RuntimeError):
+    """A build, run or push cannot go on; the message says what to do."""
+
+
+def base_image() -> str:
+    """The image the generated Dockerfile starts FROM (service/bentofile.yaml)."""
+    bentofile = yaml.safe_load((SERVICE_DIR / "bentofile.yaml").read_text())
+    return bentofile["docker"]["base_image"]
+
+
+def engine(backend: str) -> str:
+    """The tool that runs and pushes images for `backend` (buildah builds into podman's store)."""
+    return "podman" if backend == "buildah" else backend
+
+
+def check_tool(tool: str) -> None:
+    """Fail early, with the fix, when a container tool is missing or has no engine."""
+    if tool not in BACKENDS:
+        raise ImageError(f"Unknown backend '{tool}': use one of {', '.join(BACKENDS)}.")
+    if shutil.which(tool) is None:
+        raise ImageError(f"'{tool}' is not installed (Debian: apt-get install {tool}).")
+    if tool == "docker" and run([tool, "info"], check=False).returncode != 0:
+        raise ImageError(
+            "No Docker engine answers (`docker info` failed). Start one, or build with "
+            "BACKEND=podman or BACKEND=buildah, which need no daemon."
+        )
+
+
+def run(command: list[str], check: bool = True, **options) -> subprocess.CompletedProcess:
+    result = subprocess.run(command, capture_output=True, text=True, **options)
+    if check and result.returncode != 0:
+        raise ImageError(
+            f"`{' '.join(command[:3])} ...` failed ({result.returncode}):\n"
+            + (result.stdout[-2000:] + result.stderr[-3000:]).strip()
+        )
+    return result
+
+
+def has_image(backend: str, reference: str) -> bool:
+    command = {
+        "docker": ["docker", "image", "inspect", reference],
+        "podman": ["podman", "image", "exists", reference],
+        "buildah": ["buildah", "inspect", "--type", "image", reference],
+    }[backend]
+    return run(command, check=False).returncode == 0
+
+
+def build_bento() -> str:
+    """`bentoml build` of the service with the production export; returns the bento tag."""
+    output = run([sys.executable, "-m", "bentoml", "build", "--output", "tag"], cwd=SERVICE_DIR)
+    return output.stdout.strip().splitlines()[-1].removeprefix("__tag__:")
+
+
+def model_labels(bento_tag: str) -> dict[str, str]:
+    """OCI labels that tie the image to the bento, the model version and its run."""
+    import bentoml
+
+    bento = bentoml.get(bento_tag)
+    model = bento.info.all_models[0]
+    labels = bentoml.models.get(model.tag).info.labels
+    return {
+        "org.opencontainers.image.title": bento.tag.name,
+        "org.opencontainers.image.version": bento.tag.version,
+        "ai.iris-mlops.bentoml-model": str(model.tag),
+        "ai.iris-mlops.zenml-model": labels.get("zenml_model", ""),
+        "ai.iris-mlops.zenml-model-version": labels.get("zenml_model_version", ""),
+        "ai.iris-mlops.zenml-run-id": labels.get("zenml_run_id", ""),
+        "ai.iris-mlops.data-md5": labels.get("data_md5", ""),
+    }
+
+
+def containerize(backend: str) -> dict[str, str]:
+    """Build a bento of the production model and an image of it; record and return its facts."""
+    check_tool(backend)
+    if not has_image(backend, base_image()):
+        print(
+            f"note: {base_image()} is not in {engine(backend)}'s store, so the build pulls it; "
+            f"`make base-image BACKEND={backend}` builds it here without a registry.",
+            file=sys.stderr,
+        )
+    bento_tag = build_bento()
+    name, version = bento_tag.split(":")
+    labels = model_labels(bento_tag)
+    command = [
+        sys.executable,
+        "-m",
+        "bentoml",
+        "containerize",
+        bento_tag,
+        "--backend",
+        backend,
+        "--image-tag",
+        f"{name}:{version}",
+        "--image-tag",
+        f"{name}:latest",
+    ]
+    for key, value in labels.items():
+        command += ["--opt", f"label={key}={value}"]
+    # BentoML 1.4.40 refuses a Dockerfile template outside the working directory, and it
+    # renders ours in a temporary folder: build from the temporary directory.
+    run(command, cwd=tempfile.gettempdir())
+    record = {
+        "image": f"{name}:{version}",
+        "backend": backend,
+        "bento": bento_tag,
+        "model": labels["ai.iris-mlops.bentoml-model"],
+        "model_version": labels["ai.iris-mlops.zenml-model-version"],
+        "size_mb": image_size_mb(backend, f"{name}:{version}"),
+    }
+    write_record(record)
+    return record
+
+
+def image_size_mb(backend: str, reference: str) -> str:
+    """As the engine reports it (uncompressed); '?' where only buildah is installed."""
+    tool = engine(backend)
+    if shutil.which(tool) is None:
+        return "?"
+    result = run([tool, "image", "inspect", "--format", "{{.Size}}", reference])
+    return f"{int(result.stdout.strip()) / 1e6:.0f}"
+
+
+def build_dir() -> Path:
+    return Path(os.environ.get("IRIS_BUILD_DIR", PROJECT / "build"))
+
+
+def write_record(record: dict[str, str]) -> None:
+    build_dir().mkdir(parents=True, exist_ok=True)
+    (build_dir() / "image.json").write_text(json.dumps(record, indent=2) + "\n")
+
+
+def read_record() -> dict[str, str]:
+    path = build_dir() / "image.json"
+    if not path.is_file():
+        raise ImageError("No image built yet: run `make containerize` first.")
+    return json.loads(path.read_text())
+
+
+def run_command(backend: str, image: str, port: int, env: dict[str, str]) -> list[str]:
+    """The foreground `run` that `make run-image` execs: Ctrl-C stops and removes it."""
+    command = [engine(backend), "run", "--rm", "--name", "iris-classifier"]
+    command += ["--publish", f"{port}:{CONTAINER_PORT}"]
+    for key, value in env.items():
+        command += ["--env", f"{key}={value}"]
+    return [*command, image]
+
+
+def push(backend: str, image: str, registry: str, tls_verify: bool = True) -> str:
+    """Tag `image` under `registry` (host:port/path), push it; returns name:tag@digest."""
+    tool = engine(backend)
+    check_tool(tool)
+    target = f"{registry.rstrip('/')}/{image}"
+    run([tool, "tag", image, target])
+    with tempfile.TemporaryDirectory() as folder:
+        command = [tool, "push"]
+        if tool == "podman":
+            digest_file = Path(folder) / "digest"
+            command += [f"--tls-verify={str(tls_verify).lower()}", "--digestfile", str(digest_file)]
+            run([*command, target])
+            digest = digest_file.read_text().strip()
+        else:
+            output = run([*command, target]).stdout
+            digest = next(w for w in output.split() if w.startswith("sha256:"))
+    reference = f"{target}@{digest}"
+    write_record({**read_record(), "pushed": reference})
+    return reference
+
+
+def exec_run(backend: str, image: str, port: int, env: dict[str, str]) -> None:
+    """Replace this process with the container run, so signals reach the container."""
+    check_tool(engine(backend))
+    command = run_command(backend, image, port, env)
+    os.execvp(command[0], command)
+
+
+def registry_config(storage: Path, port: int) -> str:
+    """A config for Debian's `docker-registry` (distribution): plain HTTP on loopback."""
+    return yaml.safe_dump(
+        {
+            "version": 0.1,
+            "storage": {"filesystem": {"rootdirectory": str(storage)}},
+            "http": {"addr": f"127.0.0.1:{port}"},
+            "log": {"level": "warn"},
+        }
+    )

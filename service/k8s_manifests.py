@@ -1,0 +1,149 @@
+"""Kubernetes manifests for the service image: Deployment, Service, HorizontalPodAutoscaler.
+
+Generated for one image reference (best pinned by digest, as `make push-image` records it),
+so a deploy always names exactly the image that was built and tested. The probes use
+BentoML's own endpoints: /readyz (the model is loaded) and /healthz (the process answers).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+APP = "iris-classifier"
+CONTAINER_PORT = 3000
+BENTO_UID = 1034  # the non-root user BentoML's Dockerfile creates
+
+
+def deployment(image: str, replicas: int, labels: dict[str, str]) -> dict[str, Any]:
+    probe = {"httpGet": {"path": "/readyz", "port": "http"}, "periodSeconds": 5}
+    container = {
+        "name": "service",
+        "image": image,
+        "ports": [{"name": "http", "containerPort": CONTAINER_PORT}],
+        "env": [{"name": "SERVING_WORKERS", "value": "1"}],
+        "readinessProbe": {**probe, "initialDelaySeconds": 3, "failureThreshold": 3},
+        "livenessProbe": {
+            "httpGet": {"path": "/healthz", "port": "http"},
+            "initialDelaySeconds": 15,
+            "periodSeconds": 10,
+            "failureThreshold": 3,
+        },
+        # Model loading takes seconds; liveness waits until the service has started.
+        "startupProbe": {**probe, "failureThreshold": 24},
+        "resources": {
+            "requests": {"cpu": "250m", "memory": "384Mi"},
+            "limits": {"cpu": "1", "memory": "1Gi"},
+        },
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]},
+        },
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+    }
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": APP, "labels": dict(labels)},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"app.kubernetes.io/name": APP}},
+            "template": {
+                "metadata": {"labels": dict(labels)},
+                "spec": {
+                    "securityContext": {
+                        "runAsNonRoot": True,
+                        "runAsUser": BENTO_UID,
+                        "runAsGroup": BENTO_UID,
+                        "seccompProfile": {"type": "RuntimeDefault"},
+                    },
+                    "automountServiceAccountToken": False,
+                    "containers": [container],
+                    "volumes": [{"name": "tmp", "emptyDir": {"medium": "Memory"}}],
+                },
+            },
+        },
+    }
+
+
+def service(labels: dict[str, str]) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": APP, "labels": labels},
+        "spec": {
+            "selector": {"app.kubernetes.io/name": APP},
+            "ports": [{"name": "http", "port": 80, "targetPort": "http"}],
+        },
+    }
+
+
+def autoscaler(min_replicas: int, max_replicas: int, labels: dict[str, str]) -> dict[str, Any]:
+    return {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": APP, "labels": labels},
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": APP},
+            "minReplicas": min_replicas,
+            "maxReplicas": max_replicas,
+            "metrics": [
+                {
+                    "type": "Resource",
+                    "resource": {
+                        "name": "cpu",
+                        "target": {"type": "Utilization", "averageUtilization": 70},
+                    },
+                }
+            ],
+        },
+    }
+
+
+def manifests(
+    image: str, model_version: str = "", min_replicas: int = 2, max_replicas: int = 5
+) -> list[dict[str, Any]]:
+    labels = {"app.kubernetes.io/name": APP, "app.kubernetes.io/part-of": "iris-mlops"}
+    if model_version:
+        labels["iris-mlops/model-version"] = model_version
+    return [
+        deployment(image, min_replicas, labels),
+        service(labels),
+        autoscaler(min_replicas, max_replicas, labels),
+    ]
+
+
+def write_manifests(documents: list[dict[str, Any]], path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump_all(documents, sort_keys=False))
+    return path
+
+
+class DeployError(RuntimeError):
+    """kubectl is missing, has no cluster configured, or refused the manifests."""
+
+
+def apply(path: Path, namespace: str | None = None) -> str:
+    """`kubectl apply` the manifests on the current kubectl context."""
+    if shutil.which("kubectl") is None:
+        raise DeployError(f"kubectl is not installed; the manifests are in {path}.")
+    context = subprocess.run(
+        ["kubectl", "config", "current-context"], capture_output=True, text=True
+    )
+    if context.returncode != 0:
+        raise DeployError(
+            f"kubectl has no cluster configured ({context.stderr.strip()}); "
+            f"the manifests are in {path}: apply them with `kubectl apply -f {path}`."
+        )
+    command = ["kubectl", "apply", "-f", str(path)]
+    if namespace:
+        command += ["--namespace", namespace]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise DeployError(f"kubectl apply failed:\n{result.stderr.strip()}")
+    return f"context {context.stdout.strip()}:\n{result.stdout.strip()}"
