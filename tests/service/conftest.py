@@ -15,10 +15,11 @@ import pytest
 from tests.helpers import REPO, free_port
 
 
-def wait_ready(url: str, process: subprocess.Popen, timeout: float = 120) -> None:
+def wait_ready(url: str, process: subprocess.Popen | None, timeout: float = 120) -> None:
+    """Until BentoML's /readyz says the model is loaded (or the process has died)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if process.poll() is not None:
+        if process is not None and process.poll() is not None:
             raise RuntimeError(f"the server exited with {process.returncode}")
         try:
             if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:

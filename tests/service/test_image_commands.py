@@ -1,0 +1,44 @@
+"""The image commands say what to do when they cannot go on (no container tool needed)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from tests.helpers import REPO, run_cli
+
+
+def image(tmp_path, *args: str):
+    env = {**os.environ, "IRIS_BUILD_DIR": str(tmp_path)}
+    return run_cli("image", *args, cwd=REPO, timeout=120, env=env)
+
+
+def test_run_and_push_need_a_built_image(tmp_path):
+    for args in (("run", "--backend", "podman"), ("push", "localhost:5000/ml")):
+        result = image(tmp_path, *args)
+        assert result.returncode == 1
+        assert "No image built yet: run `make containerize` first." in result.stderr
+    assert not (tmp_path / "image.json").exists()
+
+
+def test_docker_backend_without_an_engine_points_to_podman(tmp_path):
+    docker = shutil.which("docker")
+    if docker and subprocess.run([docker, "info"], capture_output=True).returncode == 0:
+        pytest.skip("a Docker engine answers here")
+    result = image(tmp_path, "build", "--backend", "docker")
+    assert result.returncode == 1
+    assert (
+        "No Docker engine answers" in result.stderr and "BACKEND=podman" in result.stderr
+    ) or "'docker' is not installed" in result.stderr
+    assert not (tmp_path / "image.json").exists()
+
+
+def test_push_image_without_a_registry_says_how():
+    result = subprocess.run(
+        ["make", "--no-print-directory", "push-image"], cwd=REPO, capture_output=True, text=True
+    )
+    assert result.returncode != 0
+    assert "Set REGISTRY, e.g. make push-image REGISTRY=localhost:5000/iris" in result.stdout
