@@ -44,9 +44,17 @@ rm -f "$root.log"
 cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/" 2>/dev/null || true
 chroot "$root" update-ca-certificates >/dev/null 2>&1
 
-# The build runs `pip install uv` into the system Python, as on the official image.
+# The build runs `pip install uv` into the system Python unless uv is there already: put the
+# project's pinned uv in (UV_BIN), so an offline build (make containerize OFFLINE=1) needs
+# no index at all.
 rm -f "$root"/usr/lib/python3.*/EXTERNALLY-MANAGED
 ln -sf /usr/bin/python3 "$root/usr/local/bin/python"
+uv_bin=${UV_BIN:-$(dirname "$0")/../.venv/bin/uv}
+if [ -x "$uv_bin" ]; then
+  install -m 0755 "$uv_bin" "$root/usr/local/bin/uv"
+else
+  echo "base-image: no uv at $uv_bin; the build will pip-install uv from PyPI" >&2
+fi
 
 # Nothing a server needs: package caches, docs, man pages, translations.
 rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/* \

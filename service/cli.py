@@ -31,15 +31,34 @@ def image_command() -> None:
     """Build, run and push the service's container image."""
 
 
+@image_command.command("wheels")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+def wheels_command(folder: Path) -> None:
+    """Download the image's packages as wheels into FOLDER, for `build --wheelhouse`."""
+    from service.containers import download_wheels
+
+    try:
+        count = download_wheels(folder)
+    except ImageError as error:
+        fail("Wheels not downloaded", error)
+    click.echo(f"{count} wheels in {folder}: `make containerize OFFLINE=1` builds from them")
+
+
 @image_command.command("build")
 @backend_option
-def build_command(backend: str) -> None:
+@click.option(
+    "--wheelhouse",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Build with no network, installing from these wheels (podman, buildah).",
+)
+def build_command(backend: str, wheelhouse: Path | None) -> None:
     """Bento of the production model, then `bentoml containerize` it."""
     from service.containers import containerize
 
-    click.echo(f"Building the bento, then its image with {backend} (about a minute)...")
+    how = "with no network" if wheelhouse else "(about a minute)"
+    click.echo(f"Building the bento, then its image with {backend} {how}...")
     try:
-        record = containerize(backend)
+        record = containerize(backend, wheelhouse)
     except ImageError as error:
         fail("Image not built", error)
     click.echo(

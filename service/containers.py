@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -22,6 +23,8 @@ SERVICE_DIR = Path(__file__).resolve().parent
 PROJECT = SERVICE_DIR.parent
 BACKENDS = ("docker", "podman", "buildah")
 CONTAINER_PORT = 3000  # BentoML's port inside the image
+UV = str(PROJECT / ".venv" / "bin" / "uv")
+PIP = "pip==26.3"  # downloads the wheelhouse (uv has no download command)
 
 
 class ImageError(RuntimeError):
@@ -95,8 +98,47 @@ def model_labels(bento_tag: str) -> dict[str, str]:
     }
 
 
-def containerize(backend: str) -> dict[str, str]:
-    """Build a bento of the production model and an image of it; record and return its facts."""
+def download_wheels(folder: Path) -> int:
+    """The image's packages (service/requirements.txt) as wheels for Linux, CPython 3.11.
+
+    Run where PyPI is reachable; `containerize(..., wheelhouse=folder)` then builds with no
+    network at all. pip, since uv has no download command; the machine's pip config is
+    ignored so that only PyPI (or PIP_INDEX_URL) is asked.
+    """
+    machine = platform.machine()
+    platforms = [f"manylinux_2_{minor}_{machine}" for minor in range(17, 37)]
+    command = [UV, "tool", "run", "--from", PIP, "pip", "download", "--quiet"]
+    command += ["--only-binary=:all:", "--implementation", "cp", "--python-version", "3.11"]
+    command += ["--abi", "cp311", *(f"--platform={tag}" for tag in platforms)]
+    command += ["--dest", str(folder), "-r", str(SERVICE_DIR / "requirements.txt")]
+    run(command, env={**os.environ, "PIP_CONFIG_FILE": os.devnull})
+    return len(list(folder.glob("*.whl")))
+
+
+def offline_options(wheelhouse: Path) -> list[str]:
+    """podman/buildah build options: no network; uv installs from the mounted wheelhouse."""
+    return [
+        "--opt",
+        "network=none",
+        "--opt",
+        f"volume={wheelhouse.resolve()}:/wheelhouse:ro",
+        "--opt",
+        "build-arg=UV_FIND_LINKS=/wheelhouse",
+        "--opt",
+        "build-arg=UV_OFFLINE=1",
+    ]
+
+
+def containerize(backend: str, wheelhouse: Path | None = None) -> dict[str, str]:
+    """Build a bento of the production model and an image of it; record and return its facts.
+
+    With a wheelhouse (`download_wheels`) the build runs with no network (podman, buildah).
+    """
+    if wheelhouse is not None:
+        if backend == "docker":
+            raise ImageError("Offline builds mount the wheelhouse: use BACKEND=podman or buildah.")
+        if not any(wheelhouse.glob("*.whl")):
+            raise ImageError(f"No wheels in {wheelhouse}: run `make wheelhouse` first.")
     check_tool(backend)
     if not has_image(backend, base_image()):
         print(
@@ -122,6 +164,8 @@ def containerize(backend: str) -> dict[str, str]:
     ]
     for key, value in labels.items():
         command += ["--opt", f"label={key}={value}"]
+    if wheelhouse is not None:
+        command += offline_options(wheelhouse)
     # BentoML 1.4.40 refuses a Dockerfile template outside the working directory, and it
     # renders ours in a temporary folder: build from the temporary directory.
     run(command, cwd=tempfile.gettempdir())
@@ -132,6 +176,7 @@ def containerize(backend: str) -> dict[str, str]:
         "model": labels["ai.iris-mlops.bentoml-model"],
         "model_version": labels["ai.iris-mlops.zenml-model-version"],
         "size_mb": image_size_mb(backend, f"{name}:{version}"),
+        "offline": str(wheelhouse is not None).lower(),
     }
     write_record(record)
     return record

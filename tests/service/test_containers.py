@@ -85,10 +85,11 @@ def base(podman_store: None) -> str:
     return base_image()
 
 
-def build(backend: str, build_dir: Path, served_model: str) -> dict[str, str]:
+def build(backend: str, build_dir: Path, served_model: str, *options: str) -> dict[str, str]:
     """`make containerize BACKEND=...`; returns the record run/push/deploy read."""
     env = {**os.environ, "IRIS_BUILD_DIR": str(build_dir), "SERVING_MODEL": served_model}
-    result = run_cli("image", "build", "--backend", backend, cwd=REPO, timeout=900, env=env)
+    command = ("image", "build", "--backend", backend, *options)
+    result = run_cli(*command, cwd=REPO, timeout=900, env=env)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
     print(result.stdout)
     return json.loads((build_dir / "image.json").read_text())
@@ -96,11 +97,15 @@ def build(backend: str, build_dir: Path, served_model: str) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def image(base: str, served_model: str, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """`make wheelhouse`, then `make containerize BACKEND=podman OFFLINE=1`: the build runs
+    with no network at all (podman's --network none), so nothing can come from an index."""
     build_dir = tmp_path_factory.mktemp("build")
-    return {
-        **build(backend="podman", build_dir=build_dir, served_model=served_model),
-        "build_dir": build_dir,
-    }
+    wheelhouse = build_dir / "wheelhouse"
+    result = run_cli("image", "wheels", str(wheelhouse), cwd=REPO, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    record = build("podman", build_dir, served_model, "--wheelhouse", str(wheelhouse))
+    assert record["offline"] == "true"
+    return {**record, "build_dir": build_dir}
 
 
 def start_image(image: dict, log: Path) -> tuple[str, subprocess.Popen]:
@@ -303,8 +308,9 @@ def test_push_then_pull_gives_the_same_digest(image, registry):
 
 
 def test_buildah_builds_an_image_that_serves(base, served_model, tmp_path):
-    record = build(backend="buildah", build_dir=tmp_path, served_model=served_model)
-    assert record["backend"] == "buildah"
+    """The usual build: packages from the package index."""
+    record = build("buildah", tmp_path, served_model)
+    assert (record["backend"], record["offline"]) == ("buildah", "false")
     url, process = start_image({**record, "build_dir": tmp_path}, tmp_path / "run.log")
     try:
         response = httpx.post(f"{url}/predict", json={"records": ROWS[2:]})

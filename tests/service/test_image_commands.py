@@ -42,3 +42,13 @@ def test_push_image_without_a_registry_says_how():
     )
     assert result.returncode != 0
     assert "Set REGISTRY, e.g. make push-image REGISTRY=localhost:5000/iris" in result.stdout
+
+
+def test_offline_builds_need_podman_or_buildah_and_wheels(tmp_path):
+    result = image(tmp_path, "build", "--backend", "docker", "--wheelhouse", str(tmp_path))
+    assert result.returncode == 1
+    assert "Offline builds mount the wheelhouse: use BACKEND=podman or buildah." in result.stderr
+
+    result = image(tmp_path, "build", "--backend", "buildah", "--wheelhouse", str(tmp_path))
+    assert result.returncode == 1
+    assert f"No wheels in {tmp_path}: run `make wheelhouse` first." in result.stderr
