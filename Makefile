@@ -12,9 +12,9 @@ export PATH := $(BIN):$(PATH)
 export DVC_NO_ANALYTICS := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install data run repro serve requirements bento bench profile test test-fast lint format clean \
+.PHONY: help install data run repro serve requirements bento bench bench-image profile test test-fast lint format clean \
 	stack stack-local stack-s3 stack-kubernetes s3-server dvc-remote-s3 dashboard dashboard-stop models \
-	base-image containerize run-image push-image registry manifests deploy
+	base-image wheelhouse containerize run-image push-image registry manifests deploy
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -54,8 +54,12 @@ test: install ## Run the whole test suite (slow tests included)
 test-fast: install ## Run only the quick unit tests
 	python -m pytest -m "not slow"
 
-bench: install ## Benchmarks against baselines; writes benchmarks/RESULTS.md (QUICK=1: a short run)
+bench: install ## Benchmarks against baselines; writes benchmarks/RESULTS*.md (QUICK=1: a short run)
 	BENCH_QUICK=$(QUICK) python -m benchmarks.run_benchmarks
+	BENCH_QUICK=$(QUICK) python -m benchmarks.image_build
+
+bench-image: install ## Only the image benchmark: ours against BentoML's default recipe (podman)
+	BENCH_QUICK=$(QUICK) python -m benchmarks.image_build
 
 profile: install ## Profile a cold and a cached training run (pyinstrument, benchmarks/results/)
 	python -m benchmarks.profile_training
@@ -110,12 +114,17 @@ REGISTRY ?=
 REGISTRY_PORT ?= 5000
 TLS_VERIFY ?= true
 DEPLOY_ARGS ?=
+OFFLINE ?=
+WHEELHOUSE ?= build/wheelhouse
 
 base-image: ## Build the Python base image from Debian packages, no registry (root; BACKEND=)
 	service/base_image.sh $(BACKEND)
 
-containerize: install ## Bento of the production model as an OCI image (BACKEND=docker|podman|buildah)
-	python run.py image build --backend $(BACKEND)
+wheelhouse: install ## Download the image's packages as wheels into WHEELHOUSE, for OFFLINE=1 builds
+	python run.py image wheels $(WHEELHOUSE)
+
+containerize: install ## Bento of the production model as an OCI image (BACKEND=docker|podman|buildah; OFFLINE=1)
+	python run.py image build --backend $(BACKEND) $(if $(OFFLINE),--wheelhouse $(WHEELHOUSE))
 
 run-image: install ## Run the newest image on PORT (3000) in the foreground, as make serve does
 	python run.py image run --backend $(BACKEND) --port $(PORT)

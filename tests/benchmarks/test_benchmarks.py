@@ -57,3 +57,18 @@ def test_bare_pipeline_runs_on_iris(tmp_path, iris_csv):
     output = re.sub(r"\x1b\[[0-9;]*m", "", log.read_text())  # ZenML colours its log lines
     for step in ("load_csv", "split", "fit_first", "fit_second", "select"):
         assert f"Step {step} has finished" in output
+
+
+def test_image_table_compares_sizes_with_the_default_recipe():
+    from benchmarks.image_build import image_table
+
+    results = {
+        "base image": {"seconds": 50, "mb": 186},
+        "ours": {"seconds": 40, "mb": 550},
+        "BentoML default recipe": {"seconds": 100, "mb": 1100},
+        "ours, offline": {"seconds": 35, "mb": 545},
+    }
+    rows = {line.split(" | ")[0].strip("| "): line for line in image_table(results)[2:]}
+    assert rows["ours"] == "| ours | 40 s | 550 MB | 0.50x |"
+    assert rows["BentoML default recipe"].endswith("| 1.00x |")
+    assert rows["base image"].endswith("| - |")
