@@ -39,6 +39,23 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     shutil.rmtree(_STATE, ignore_errors=True)
 
 
+REPORTED = pytest.StashKey[list[str]]()
+
+
+@pytest.fixture
+def report(request: pytest.FixtureRequest):
+    """Figures a test reports to the run's summary (image sizes, say), pass or fail."""
+    lines = request.config.stash.setdefault(REPORTED, [])
+    return lines.append
+
+
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    if config.stash.get(REPORTED, []):
+        terminalreporter.section("reported figures")
+        for line in config.stash[REPORTED]:
+            terminalreporter.line(line)
+
+
 @pytest.fixture(scope="session")
 def iris_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The shipped Iris CSV, written by the same code as DVC's `raw` stage."""

@@ -170,11 +170,11 @@ def test_the_image_answers_as_bentoml_serve_does(image, server, served_model, tm
     assert podman("ps", "--all", "--quiet") == ""  # stopped and removed
 
 
-def test_the_image_is_trim_unprivileged_and_carries_lineage_but_no_credentials(image):
+def test_the_image_is_trim_unprivileged_and_carries_lineage_but_no_credentials(image, report):
     reference = image["image"]
     (facts,) = json.loads(podman("image", "inspect", reference))
     size_mb = facts["Size"] / 1e6
-    print(f"\nimage {reference}: {size_mb:.0f} MB")
+    report(f"service image {reference}: {size_mb:.0f} MB (podman, uncompressed; target 800 MB)")
     assert size_mb <= 800, f"{size_mb:.0f} MB: over the 800 MB target"
 
     assert facts["Config"]["User"] == "bentoml"
@@ -307,10 +307,11 @@ def test_push_then_pull_gives_the_same_digest(image, registry):
     assert pulled["Id"] == built["Id"]  # the very image that was built and tested
 
 
-def test_buildah_builds_an_image_that_serves(base, served_model, tmp_path):
+def test_buildah_builds_an_image_that_serves(base, served_model, tmp_path, report):
     """The usual build: packages from the package index."""
     record = build("buildah", tmp_path, served_model)
     assert (record["backend"], record["offline"]) == ("buildah", "false")
+    report(f"service image {record['image']} built by buildah: {record['size_mb']} MB")
     url, process = start_image({**record, "build_dir": tmp_path}, tmp_path / "run.log")
     try:
         response = httpx.post(f"{url}/predict", json={"records": ROWS[2:]})
@@ -320,7 +321,7 @@ def test_buildah_builds_an_image_that_serves(base, served_model, tmp_path):
         assert process.wait(timeout=60) == 0
 
 
-def test_the_base_image_trusts_the_hosts_extra_certificates(base):
+def test_the_base_image_trusts_the_hosts_extra_certificates(base, report):
     bundle = podman(
         "run", "--rm", "--entrypoint", "cat", base, "/etc/ssl/certs/ca-certificates.crt"
     )
@@ -330,3 +331,5 @@ def test_the_base_image_trusts_the_hosts_extra_certificates(base):
         assert body in "".join(bundle.split()), f"{certificate.name} is not trusted in the image"
     version = podman("run", "--rm", base, "python", "--version")
     assert version.startswith("Python 3.11")
+    size = int(podman("image", "inspect", "--format", "{{.Size}}", base)) / 1e6
+    report(f"base image {base}: {size:.0f} MB")
