@@ -68,15 +68,28 @@ def build_command(backend: str, wheelhouse: Path | None) -> None:
     )
 
 
+def key_values(_context: click.Context, _param: click.Parameter, items: tuple[str, ...]) -> dict:
+    if bad := [item for item in items if "=" not in item]:
+        raise click.BadParameter(f"expected KEY=VALUE, got {', '.join(bad)}")
+    return dict(item.split("=", 1) for item in items)
+
+
 @image_command.command("run")
 @backend_option
 @click.option("--port", type=click.IntRange(1, 65535), default=3000, show_default=True)
-@click.option("--env", "-e", "env", multiple=True, metavar="KEY=VALUE", help="Service setting.")
-def run_command(backend: str, port: int, env: tuple[str, ...]) -> None:
+@click.option(
+    "--env",
+    "-e",
+    "settings",
+    multiple=True,
+    metavar="KEY=VALUE",
+    callback=key_values,
+    help="A service setting, e.g. SERVING_WORKERS=2.",
+)
+def run_command(backend: str, port: int, settings: dict[str, str]) -> None:
     """Run the newest built image in the foreground, on PORT (Ctrl-C stops and removes it)."""
     from service.containers import exec_run, read_record
 
-    settings = dict(item.split("=", 1) for item in env if "=" in item)
     try:
         record = read_record()
         click.echo(f"Serving {record['image']} on http://127.0.0.1:{port} (Ctrl-C stops it)")

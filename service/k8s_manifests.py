@@ -14,8 +14,9 @@ from typing import Any
 
 import yaml
 
+from service.containers import CONTAINER_PORT
+
 APP = "iris-classifier"
-CONTAINER_PORT = 3000
 BENTO_UID = 1034  # the non-root user BentoML's Dockerfile creates
 
 

@@ -24,6 +24,12 @@ def test_run_and_push_need_a_built_image(tmp_path):
     assert not (tmp_path / "image.json").exists()
 
 
+def test_run_settings_must_be_key_value(tmp_path):
+    result = image(tmp_path, "run", "--backend", "podman", "-e", "SERVING_WORKERS")
+    assert result.returncode == 2
+    assert "expected KEY=VALUE, got SERVING_WORKERS" in result.stderr
+
+
 def test_docker_backend_without_an_engine_points_to_podman(tmp_path):
     docker = shutil.which("docker")
     if docker and subprocess.run([docker, "info"], capture_output=True).returncode == 0:
