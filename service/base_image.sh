@@ -49,11 +49,14 @@ chroot "$root" update-ca-certificates >/dev/null 2>&1
 # no index at all.
 rm -f "$root"/usr/lib/python3.*/EXTERNALLY-MANAGED
 ln -sf /usr/bin/python3 "$root/usr/local/bin/python"
+# uv trusts the system's certificates with UV_SYSTEM_CERTS (ours), UV_NATIVE_TLS (older).
 uv_bin=${UV_BIN:-$(dirname "$0")/../.venv/bin/uv}
 if [ -x "$uv_bin" ]; then
   install -m 0755 "$uv_bin" "$root/usr/local/bin/uv"
+  uv_certs='ENV UV_SYSTEM_CERTS=1'
 else
   echo "base-image: no uv at $uv_bin; the build will pip-install uv from PyPI" >&2
+  uv_certs='ENV UV_NATIVE_TLS=1'
 fi
 
 # Nothing a server needs: package caches, docs, man pages, translations.
@@ -67,7 +70,7 @@ changes=(
   'ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt'
   'ENV REQUESTS_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt'
   'ENV PIP_CERT=/etc/ssl/certs/ca-certificates.crt'
-  'ENV UV_NATIVE_TLS=1'
+  "$uv_certs"
   'CMD ["python3"]'
 )
 

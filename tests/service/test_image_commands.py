@@ -11,8 +11,8 @@ import pytest
 from tests.helpers import REPO, run_cli
 
 
-def image(tmp_path, *args: str):
-    env = {**os.environ, "IRIS_BUILD_DIR": str(tmp_path)}
+def image(tmp_path, *args: str, **env_overrides: str):
+    env = {**os.environ, "IRIS_BUILD_DIR": str(tmp_path), **env_overrides}
     return run_cli("image", *args, cwd=REPO, timeout=120, env=env)
 
 
@@ -58,3 +58,14 @@ def test_offline_builds_need_podman_or_buildah_and_wheels(tmp_path):
     result = image(tmp_path, "build", "--backend", "buildah", "--wheelhouse", str(tmp_path))
     assert result.returncode == 1
     assert f"No wheels in {tmp_path}: run `make wheelhouse` first." in result.stderr
+
+
+def test_containerize_with_nothing_promoted_says_what_to_do(tmp_path):
+    if shutil.which("podman") is None:
+        pytest.skip("podman is not installed")
+    env = {"BENTOML_HOME": str(tmp_path / "empty-bentoml")}
+    result = image(tmp_path, "build", "--backend", "podman", **env)
+    assert result.returncode == 1
+    assert "No model 'iris_classifier' in the BentoML store" in result.stderr
+    assert "make run" in result.stderr
+    assert not (tmp_path / "image.json").exists()
