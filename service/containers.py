@@ -106,6 +106,7 @@ def download_wheels(folder: Path) -> int:
     ignored so that only PyPI (or PIP_INDEX_URL) is asked.
     """
     machine = platform.machine()
+    # pip takes no "manylinux up to": list each glibc up to 2.36, the base image's (Debian 12).
     platforms = [f"manylinux_2_{minor}_{machine}" for minor in range(17, 37)]
     command = [UV, "tool", "run", "--from", PIP, "pip", "download", "--quiet"]
     command += ["--only-binary=:all:", "--implementation", "cp", "--python-version", "3.11"]
