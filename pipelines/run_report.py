@@ -13,10 +13,11 @@ def _artifact(run: Any, step_name: str, output: str) -> Any:
 
 def collect_summary(run: Any, model_name: str) -> dict[str, Any]:
     """The facts of a finished training run, read back from its artifacts and model version."""
-    from steps.promotion import production_version
+    from stack.models import production_version
 
     production = production_version(model_name)
     return {
+        "model_name": model_name,
         "run": run.name,
         "data_md5": run.steps["load_data"].config.parameters["data_md5"],
         "selection": _artifact(run, "select_model", "selection"),
@@ -47,8 +48,8 @@ def format_summary(summary: dict[str, Any]) -> str:
             f"Production now version {summary['production_version'] or 'none'}",
         ]
         + (
-            [f"Exported       BentoML model {promotion['bentoml_tag']} (serve: make serve)"]
-            if promotion.get("bentoml_tag")
+            [f"Serving        version {export.version}: BentoML model {export.tag} (make serve)"]
+            if (export := summary.get("export"))
             else []
         )
     )
