@@ -56,7 +56,12 @@ def format_summary(summary: dict[str, Any]) -> str:
 
 
 def write_reports(summary: dict[str, Any], folder: Path) -> None:
-    """metrics.json (read by `dvc metrics show`) and confusion_matrix.png."""
+    """metrics.json (read by `dvc metrics show`) and confusion_matrix.png.
+
+    Both are outputs of DVC's `train` stage, so they hold only what the data and code
+    determine: no model version, promotion verdict, run name or time (those live in ZenML),
+    or `dvc status` would call a fresh clone's identical training a change.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     metrics = summary["metrics"]
     chosen = summary["selection"]["chosen"]
@@ -66,8 +71,7 @@ def write_reports(summary: dict[str, Any], folder: Path) -> None:
         "cv_accuracy": chosen["cv_accuracy"],
         "per_class": metrics["per_class"],
         "model": chosen["name"],
-        "model_version": summary["model_version"],
-        "promoted": summary["promotion"]["promote"],
+        "params": chosen["best_params"],
         "data_md5": summary["data_md5"],
     }
     (folder / "metrics.json").write_text(json.dumps(report, indent=2) + "\n")
