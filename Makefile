@@ -12,7 +12,7 @@ export PATH := $(BIN):$(PATH)
 export DVC_NO_ANALYTICS := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install data run repro serve requirements bento bench bench-image profile test test-fast lint format clean \
+.PHONY: help install data data-add run repro serve requirements bento bench bench-image profile test test-fast lint format clean \
 	stack stack-local stack-s3 stack-docker stack-kubernetes install-kubernetes podman-socket s3-server \
 	dvc-remote-s3 dashboard dashboard-stop models \
 	base-image wheelhouse containerize run-image push-image registry manifests deploy
@@ -38,13 +38,16 @@ $(VENV)/.kubernetes: $(VENV)/.installed
 
 install-kubernetes: $(VENV)/.kubernetes ## Add the Kubernetes client (uv group `kubernetes`) to .venv
 
-data: install ## Get the raw data through DVC (data/raw/iris.csv)
-	dvc repro raw
+data: install ## Get data/raw/iris.csv through DVC (dvc pull; on a fresh remote, Iris is written and cached)
+	python -m data.get_data
+
+data-add: install ## Record your own data/raw/iris.csv with DVC (dvc add); then git commit, dvc push
+	dvc add data/raw/iris.csv
 
 run: data ## Train, evaluate and maybe promote on the active ZenML stack
 	python run.py
 
-repro: install ## Reproduce the DVC pipeline (raw data, then training)
+repro: data ## Train through DVC if the data or code changed (dvc repro); commit the dvc.lock it writes
 	dvc repro
 
 serve: install ## Serve the production model: HTTP API and web page on PORT (3000)
@@ -158,6 +161,6 @@ manifests: install ## Write Kubernetes manifests for the pushed image (build/kub
 deploy: install ## Apply the manifests with kubectl on its current context (DEPLOY_ARGS=--namespace x)
 	python run.py deploy $(DEPLOY_ARGS)
 
-clean: ## Remove the environment, caches, reports and the raw data (DVC restores it)
-	rm -rf $(VENV) .pytest_cache .ruff_cache reports data/raw
+clean: ## Remove the environment, caches, reports and the raw CSV (make data restores it)
+	rm -rf $(VENV) .pytest_cache .ruff_cache reports data/raw/iris.csv
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -50,42 +50,43 @@ def quiet_data_errors() -> None:
     )
 
 
+def stop(error: Exception) -> None:
+    """The one way a command ends in failure: its message, the production line, the status."""
+    from pipelines.runner import PRODUCTION_UNCHANGED
+
+    click.secho(f"\n{error}", fg="red", err=True)
+    if getattr(error, "production_unchanged", False):
+        click.echo(PRODUCTION_UNCHANGED, err=True)
+    sys.exit(getattr(error, "status", 1))
+
+
 def train(config_path: Path, no_cache: bool) -> None:
-    from steps.config_models import ConfigError, check_training_config
-
-    try:
-        check_training_config(config_path)
-    except ConfigError as error:
-        click.secho(f"Training not started: {error}", fg="red", err=True)
-        sys.exit(2)
-
-    from stack.s3 import S3Unavailable, check_active_artifact_store
-
-    try:
-        check_active_artifact_store()
-    except S3Unavailable as error:
-        click.secho(f"Training not started: {error}", fg="red", err=True)
-        click.echo("Nothing was run; the production model was not changed.", err=True)
-        sys.exit(1)
-
-    from pipelines.run_report import collect_summary, format_summary, write_reports
-    from pipelines.training import training_pipeline
-    from steps.validation import DataValidationError
+    from pipelines.run_report import format_summary, write_reports
+    from pipelines.runner import RunStopped, run_training
 
     quiet_data_errors()
-    options = {"config_path": str(config_path)}
-    if no_cache:
-        options["enable_cache"] = False
-    configured = training_pipeline.with_options(**options)
     try:
-        run = configured()
-    except DataValidationError as error:
-        click.secho(f"\nTraining stopped: {error}", fg="red", err=True)
-        click.echo("The production model was not changed.", err=True)
-        sys.exit(1)
-    summary = collect_summary(run, configured.configuration.model.name)
+        summary = run_training(config_path, no_cache, click.echo)
+    except RunStopped as error:
+        stop(error)
     write_reports(summary, REPORTS)
+    summary["export"] = export_for_serving(summary["model_name"])
     click.echo("\n" + format_summary(summary))
+
+
+def export_for_serving(model_name: str, number: int | None = None):
+    """Production (or version `number`) into BentoML's store; a failure is said, not raised."""
+    from pipelines.runner import production_unavailable
+    from service.export import NothingToExport, export_version
+    from stack.models import ModelUnavailable
+
+    try:
+        return export_version(model_name, number)
+    except NothingToExport:
+        return None
+    except ModelUnavailable as error:
+        click.secho(production_unavailable(error), fg="yellow", err=True)
+        return None
 
 
 @cli.command()
@@ -172,30 +173,80 @@ def predict_one(values: tuple[float, ...], model_name: str) -> None:
 
 
 def predict_file(input_path: Path, output: Path, config_path: Path, model_name: str) -> None:
-    from pipelines.batch_inference import batch_inference_pipeline
-    from pipelines.run_report import collect_batch_summary, format_batch_summary
-    from steps.promotion import production_version
-    from steps.validation import DataValidationError
+    from pipelines.run_report import format_batch_summary
+    from pipelines.runner import RunStopped, run_batch_inference
 
-    if production_version(model_name) is None:
-        click.secho(
-            f"No production version of '{model_name}' in the ZenML store: nothing was promoted "
-            "yet. Train and promote one with `make run` (or `python run.py`) first.",
-            fg="red",
-            err=True,
-        )
-        sys.exit(1)
     quiet_data_errors()
-    configured = batch_inference_pipeline.with_options(config_path=str(config_path))
     try:
-        run = configured(input_path=str(input_path))
-    except DataValidationError as error:
-        click.secho(f"\nPrediction stopped: {error}", fg="red", err=True)
-        sys.exit(1)
-    summary = collect_batch_summary(run)
+        summary = run_batch_inference(input_path, config_path, model_name)
+    except RunStopped as error:
+        stop(error)
     output.parent.mkdir(parents=True, exist_ok=True)
     summary["predictions"].to_csv(output, index=False)
     click.echo("\n" + format_batch_summary(summary, output))
+
+
+model_option = click.option(
+    "--model", "model_name", help="Model name [default: model.name in the training --config]."
+)
+
+
+def model_from(context: click.Context, model_name: str | None) -> str:
+    from stack.models import model_name_from_config
+
+    return model_name or model_name_from_config(context.find_root().params["config_path"])
+
+
+@cli.command("export")
+@click.option("--version", "number", type=click.IntRange(min=1), help="[default: production]")
+@model_option
+@click.pass_context
+def export_command(context: click.Context, number: int | None, model_name: str | None) -> None:
+    """Export production (or --version N) from the artifact store into BentoML's store.
+
+    `make serve`, `make bento` and `make containerize` run this first; it writes nothing
+    when the store's newest export already is that version.
+    """
+    from pipelines.runner import RunStopped, production_unavailable
+    from service.export import NothingToExport, export_version
+    from stack.models import ModelUnavailable, UnknownModel
+
+    name = model_from(context, model_name)
+    try:
+        export = export_version(name, number)
+    except (NothingToExport, UnknownModel) as error:
+        stop(RunStopped(str(error), production_unchanged=False))
+    except ModelUnavailable as error:
+        message = production_unavailable(error) if number is None else f"Model {error}."
+        stop(RunStopped(message, production_unchanged=False))
+    done = "Exported" if export.created else "Already exported"
+    click.echo(f"{done}: {name} version {export.version} as BentoML model {export.tag}")
+
+
+@cli.command("promote")
+@click.argument("number", type=click.IntRange(min=1), metavar="N")
+@model_option
+@click.pass_context
+def promote_command(context: click.Context, number: int, model_name: str | None) -> None:
+    """Make version N production by hand (a rollback, or a version the run did not promote).
+
+    The version is exported for serving first: one whose model cannot be loaded is refused
+    and production stays as it was.
+    """
+    from pipelines.runner import RunStopped
+    from service.export import promote
+    from stack.models import ModelUnavailable, UnknownModel
+
+    name = model_from(context, model_name)
+    try:
+        previous, export = promote(name, number)
+    except (UnknownModel, ModelUnavailable) as error:
+        stop(RunStopped(f"Not promoted: {error}."))
+    was = f"was version {previous}" if previous else "there was none"
+    click.echo(
+        f"{name} version {number} is production ({was}); serving export {export.tag}.\n"
+        "Serve it: make serve"
+    )
 
 
 from service.cli import deploy_command, image_command  # noqa: E402  (light: no ZenML import)

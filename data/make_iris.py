@@ -1,6 +1,8 @@
 """Write the Iris data set as CSV, byte for byte the same on every machine (no network needed).
 
-DVC's `raw` stage runs this: `python data/make_iris.py data/raw/iris.csv`.
+Only a bootstrap: data/raw/iris.csv is a DVC-tracked input. `make data` (data/get_data.py)
+calls this when `dvc pull` has nothing to fetch yet (a fresh remote), and keeps the result
+only if its md5 is the one data/raw/iris.csv.dvc records.
 """
 
 import sys

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from zenml import get_pipeline_context, pipeline
+from zenml.client import Client
 
 from steps.inference import detect_drift, load_batch, predict, validate_features
 
 
 @pipeline(name="batch_inference", enable_cache=False)  # "production" moves: never reuse
-def batch_inference_pipeline(input_path: str, p_value_threshold: float) -> None:
+def batch_inference_pipeline(
+    input_file_id: UUID, input_path: str, p_value_threshold: float
+) -> None:
     # The run config pins `model.version: production`; these references resolve when the
     # run starts, to that version's own artifacts and metadata (nothing is copied).
     production = get_pipeline_context().model
-    raw = load_batch(path=input_path)
+    # The client saved the input file as an artifact (pipelines/inputs.py).
+    raw = load_batch(Client().get_artifact_version(input_file_id), path=input_path)
     features = validate_features(raw, production.run_metadata["dataset"], path=input_path)
     predict(production.get_model_artifact("classifier"), features, raw)
     detect_drift(

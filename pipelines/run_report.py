@@ -13,10 +13,11 @@ def _artifact(run: Any, step_name: str, output: str) -> Any:
 
 def collect_summary(run: Any, model_name: str) -> dict[str, Any]:
     """The facts of a finished training run, read back from its artifacts and model version."""
-    from steps.promotion import production_version
+    from stack.models import production_version
 
     production = production_version(model_name)
     return {
+        "model_name": model_name,
         "run": run.name,
         "data_md5": run.steps["load_data"].config.parameters["data_md5"],
         "selection": _artifact(run, "select_model", "selection"),
@@ -47,15 +48,20 @@ def format_summary(summary: dict[str, Any]) -> str:
             f"Production now version {summary['production_version'] or 'none'}",
         ]
         + (
-            [f"Exported       BentoML model {promotion['bentoml_tag']} (serve: make serve)"]
-            if promotion.get("bentoml_tag")
+            [f"Serving        version {export.version}: BentoML model {export.tag} (make serve)"]
+            if (export := summary.get("export"))
             else []
         )
     )
 
 
 def write_reports(summary: dict[str, Any], folder: Path) -> None:
-    """metrics.json (read by `dvc metrics show`) and confusion_matrix.png."""
+    """metrics.json (read by `dvc metrics show`) and confusion_matrix.png.
+
+    Both are outputs of DVC's `train` stage, so they hold only what the data and code
+    determine: no model version, promotion verdict, run name or time (those live in ZenML),
+    or `dvc status` would call a fresh clone's identical training a change.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     metrics = summary["metrics"]
     chosen = summary["selection"]["chosen"]
@@ -65,8 +71,7 @@ def write_reports(summary: dict[str, Any], folder: Path) -> None:
         "cv_accuracy": chosen["cv_accuracy"],
         "per_class": metrics["per_class"],
         "model": chosen["name"],
-        "model_version": summary["model_version"],
-        "promoted": summary["promotion"]["promote"],
+        "params": chosen["best_params"],
         "data_md5": summary["data_md5"],
     }
     (folder / "metrics.json").write_text(json.dumps(report, indent=2) + "\n")

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from uuid import UUID
 
 from zenml import pipeline
+from zenml.client import Client
 from zenml.config import CachePolicy
 
 from steps.candidates import train_candidate
 from steps.config_models import CandidateSpec, DatasetSpec, QualityGate, SplitSpec
-from steps.data import file_md5, load_data, split_data
+from steps.data import load_data, split_data
 from steps.evaluation import evaluate_model
 from steps.promotion import promote_model, record_failure
 from steps.selection import select_model
@@ -28,6 +30,9 @@ LOGIC_FILES = sorted(
     cache_policy=CachePolicy(file_dependencies=LOGIC_FILES),
 )
 def training_pipeline(
+    data_file_id: UUID,
+    data_md5: str,
+    data_revision: str | None,
     dataset: DatasetSpec,
     split: SplitSpec,
     candidates: dict[str, CandidateSpec],
@@ -35,9 +40,9 @@ def training_pipeline(
     quality_gate: QualityGate,
     seed: int,
 ) -> None:
-    # Hashing here puts the data's content in load_data's cache key: new data, fresh run.
-    data_md5 = file_md5(dataset.path) if Path(dataset.path).is_file() else "missing"
-    raw = load_data(dataset=dataset, data_md5=data_md5)
+    # The client saved the data file as an artifact (pipelines/inputs.py); resolved when
+    # the step runs, wherever that is.
+    raw = load_data(Client().get_artifact_version(data_file_id), dataset=dataset, data_md5=data_md5)
     clean = validate_data(raw, dataset=dataset)
     train, test = split_data(clean, dataset=dataset, split=split, seed=seed)
     models, results = [], []
@@ -63,4 +68,5 @@ def training_pipeline(
         dataset=dataset,
         quality_gate=quality_gate,
         data_md5=data_md5,
+        data_revision=data_revision,
     )

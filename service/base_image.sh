@@ -28,25 +28,50 @@ if [ "$backend" = docker ] && ! docker info >/dev/null 2>&1; then
   exit 1
 fi
 
-root=$(mktemp -d)
-trap 'rm -rf "$root"' EXIT
-
-echo "base-image: debootstrap $suite from $mirror (about a minute)"
-debootstrap --variant=minbase --include=python3,python3-pip,ca-certificates \
-  "$suite" "$root" "$mirror" >"$root.log" 2>&1 || {
-  tail -20 "$root.log" >&2
-  rm -f "$root.log"
-  exit 1
+# Any failure says which step and command failed, with the end of the step's output
+# (quiet steps write it to $log), instead of set -e's silent exit.
+step="starting"
+failed() {
+  echo "base-image: failed while $step: line $2: $3 (exit $1)" >&2
+  if [ -s "${log:-}" ]; then
+    echo "base-image: last lines of its output:" >&2
+    tail -n 20 "$log" >&2
+  fi
+  exit "$1"
 }
-rm -f "$root.log"
+trap 'failed $? $LINENO "$BASH_COMMAND"' ERR
+
+# Announces a step and empties $log, so a failure shows this step's output only.
+begin() {
+  step=$1
+  echo "base-image: $step"
+  : >"$log"
+}
+
+# Host-side temp paths honour TMPDIR (mktemp does).
+log=$(mktemp)
+root=$(mktemp -d)
+# --one-file-system: never into a /proc or /sys a failed debootstrap may have left mounted.
+trap 'rm -rf --one-file-system "$root" "$log"' EXIT
+
+begin "bootstrapping Debian $suite from $mirror"
+debootstrap --variant=minbase --include=python3,python3-pip,ca-certificates \
+  "$suite" "$root" "$mirror" >"$log" 2>&1
 
 # Trust what the host trusts beyond Debian's bundle (a company proxy's CA, say).
-cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/" 2>/dev/null || true
-chroot "$root" update-ca-certificates >/dev/null 2>&1
+begin "adding the host's extra CA certificates"
+for certificate in /usr/local/share/ca-certificates/*.crt; do
+  [ -e "$certificate" ] || continue  # the glob matched nothing
+  cp "$certificate" "$root/usr/local/share/ca-certificates/"
+done
+# A chroot inherits TMPDIR, a host path missing inside the new root, where mktemp (used by
+# update-ca-certificates) fails on it. (debootstrap unsets TMPDIR itself.)
+env -u TMPDIR chroot "$root" update-ca-certificates >"$log" 2>&1
 
 # The build runs `pip install uv` into the system Python unless uv is there already: put the
 # project's pinned uv in (UV_BIN), so an offline build (make containerize OFFLINE=1) needs
 # no index at all.
+begin "adding uv and tidying up"
 rm -f "$root"/usr/lib/python3.*/EXTERNALLY-MANAGED
 ln -sf /usr/bin/python3 "$root/usr/local/bin/python"
 # uv trusts the system's certificates with UV_SYSTEM_CERTS (ours), UV_NATIVE_TLS (older).
@@ -74,6 +99,7 @@ changes=(
   'CMD ["python3"]'
 )
 
+begin "importing the root filesystem as $tag with $backend"
 if [ "$backend" = buildah ]; then
   container=$(buildah from scratch)
   mount=$(buildah mount "$container")
@@ -89,11 +115,6 @@ if [ "$backend" = buildah ]; then
 else
   args=()
   for change in "${changes[@]}"; do args+=(--change "$change"); done
-  tar -C "$root" -c . | "$backend" import "${args[@]}" - "$tag" >"$root.log" 2>&1 || {
-    cat "$root.log" >&2
-    rm -f "$root.log"
-    exit 1
-  }
-  rm -f "$root.log"
+  tar -C "$root" -c . | "$backend" import "${args[@]}" - "$tag" >"$log" 2>&1
 fi
 echo "base-image: built $tag with $backend"

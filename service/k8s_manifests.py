@@ -3,6 +3,7 @@
 Generated for one image reference (best pinned by digest, as `make push-image` records it),
 so a deploy always names exactly the image that was built and tested. The probes use
 BentoML's own endpoints: /readyz (the model is loaded) and /healthz (the process answers).
+The HorizontalPodAutoscaler alone sets the number of pods: the Deployment names none.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ APP = "iris-classifier"
 BENTO_UID = 1034  # the non-root user BentoML's Dockerfile creates
 
 
-def deployment(image: str, replicas: int, labels: dict[str, str]) -> dict[str, Any]:
+def deployment(image: str, labels: dict[str, str]) -> dict[str, Any]:
     probe = {"httpGet": {"path": "/readyz", "port": "http"}, "periodSeconds": 5}
     container = {
         "name": "service",
@@ -51,8 +52,9 @@ def deployment(image: str, replicas: int, labels: dict[str, str]) -> dict[str, A
         "apiVersion": "apps/v1",
         "kind": "Deployment",
         "metadata": {"name": APP, "labels": dict(labels)},
+        # No "replicas": the autoscaler owns the count, and a value here would reset the
+        # scaled-out Deployment to it on every `kubectl apply`.
         "spec": {
-            "replicas": replicas,
             "selector": {"matchLabels": {"app.kubernetes.io/name": APP}},
             "template": {
                 "metadata": {"labels": dict(labels)},
@@ -113,15 +115,23 @@ def manifests(
     if model_version:
         labels["iris-mlops/model-version"] = model_version
     return [
-        deployment(image, min_replicas, labels),
+        deployment(image, labels),
         service(labels),
         autoscaler(min_replicas, max_replicas, labels),
     ]
 
 
+class _NoAliasDumper(yaml.SafeDumper):
+    """Writes a repeated dict out again instead of as a YAML anchor and alias (`&id001`,
+    `*id001`), which people reading or patching the manifests should not have to resolve."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
 def write_manifests(documents: list[dict[str, Any]], path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump_all(documents, sort_keys=False))
+    path.write_text(yaml.dump_all(documents, Dumper=_NoAliasDumper, sort_keys=False))
     return path
 
 

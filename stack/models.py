@@ -1,6 +1,7 @@
-"""The model versions of a model, newest first: what ZenML's OSS dashboard does not show.
+"""The model registry: production's version, a version's classifier, and the versions table.
 
-Reads the metadata that steps/promotion.py logs on each model version.
+The table is what ZenML's OSS dashboard does not show; it reads the metadata that
+steps/promotion.py logs on each model version.
 """
 
 from __future__ import annotations
@@ -15,6 +16,89 @@ COLUMNS = ("version", "stage", "test acc", "cv acc", "model family", "data md5",
 
 class UnknownModel(Exception):
     """No model of this name in the active ZenML store."""
+
+
+class ModelUnavailable(Exception):
+    """A model version's classifier cannot be loaded; the message says which and why."""
+
+
+def production_version(model_name: str):
+    """The model version now in production, or None when nothing was ever promoted."""
+    from zenml.client import Client
+    from zenml.enums import ModelStages
+
+    try:
+        return Client().get_model_version(model_name, ModelStages.PRODUCTION)
+    except KeyError:
+        return None
+
+
+def model_version(model_name: str, number: int):
+    """Version `number` of the model; UnknownModel names what exists when it does not."""
+    from zenml.client import Client
+
+    try:
+        return Client().get_model_version(model_name, number)
+    except KeyError:
+        raise UnknownModel(
+            f"There is no version {number} of model '{model_name}' in the active ZenML "
+            "store: `python run.py models` lists them."
+        ) from None
+
+
+def reachable_classifier(version):
+    """The version's classifier artifact, once its store answers and still holds it.
+
+    The artifact may live in another stack's store: an S3 store is asked once, briefly, so
+    a server that is gone fails in seconds rather than after minutes of retries.
+    """
+    from zenml.client import Client
+    from zenml.enums import StackComponentType
+    from zenml.stack import StackComponent
+
+    from stack.s3 import S3Unavailable, check_artifact_store
+
+    what = f"'{version.model.name}' version {version.number}"
+    artifact = version.get_artifact("classifier")
+    if artifact is None:
+        raise ModelUnavailable(f"{what} has no trained classifier (its run did not finish)")
+    if artifact.artifact_store_id is None:
+        return artifact
+    try:
+        component = Client().get_stack_component(
+            StackComponentType.ARTIFACT_STORE, artifact.artifact_store_id
+        )
+        store = StackComponent.from_model(component)
+        check_artifact_store(store)
+        there = store.exists(artifact.uri)
+    except KeyError:
+        raise ModelUnavailable(
+            f"{what} cannot be loaded: the artifact store that held it was deleted"
+        ) from None
+    except S3Unavailable as error:
+        raise ModelUnavailable(f"{what} cannot be loaded: {error}") from None
+    except Exception as error:  # whatever the store raised: the reason is what matters here
+        raise ModelUnavailable(
+            f"{what} cannot be loaded: {type(error).__name__}: {error}"
+        ) from None
+    if not there:
+        raise ModelUnavailable(
+            f"{what} cannot be loaded: {artifact.uri} is not there (deleted, or in a store "
+            "that is out of reach from here)"
+        )
+    return artifact
+
+
+def load_classifier(version):
+    """The version's trained classifier, or ModelUnavailable saying why."""
+    artifact = reachable_classifier(version)
+    try:
+        return artifact.load()
+    except Exception as error:  # the store answered a moment ago: say what it raised now
+        raise ModelUnavailable(
+            f"'{version.model.name}' version {version.number} cannot be loaded from "
+            f"{artifact.uri}: {type(error).__name__}: {error}"
+        ) from None
 
 
 @dataclass(frozen=True)

@@ -55,14 +55,14 @@ def check_bucket(settings: S3Settings, credentials: dict[str, str]) -> None:
         ) from None
 
 
-def check_active_artifact_store() -> None:
-    """Before a run: when the active stack keeps artifacts in S3, is the bucket there?"""
-    from zenml.client import Client
+def check_artifact_store(store) -> None:
+    """Raise S3Unavailable unless this artifact store (a ZenML StackComponent) answers.
 
-    store = Client().active_stack.artifact_store
+    Stores that are not S3 need no network and pass.
+    """
     if store.flavor != "s3":
         return
-    config = store.config
+    config = store.config  # secret references resolve here, through the ZenML store
     client_kwargs = config.client_kwargs or {}
     settings = S3Settings(
         bucket=config.bucket,
@@ -79,3 +79,10 @@ def check_active_artifact_store() -> None:
         if value
     }
     check_bucket(settings, credentials)
+
+
+def check_active_artifact_store() -> None:
+    """Before a run: when the active stack keeps artifacts in S3, is the bucket there?"""
+    from zenml.client import Client
+
+    check_artifact_store(Client().active_stack.artifact_store)

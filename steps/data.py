@@ -25,28 +25,37 @@ def file_md5(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def read_dataset(path: str | Path) -> pd.DataFrame:
-    """Read a CSV as text, indexed by its line numbers so errors can point at them.
-
-    Problems that stop the file being a table at all become DataValidationError; the
-    values themselves are judged by validation, which also turns features into numbers.
-    """
+def check_data_file(path: str | Path) -> None:
+    """The file a run is asked to read exists; checked on the client, before anything runs."""
     path = Path(path)
     if not path.exists():
         raise DataValidationError(
-            f"{path}: file not found. Get the data with `dvc pull` or `dvc repro raw`."
+            f"{path}: file not found. Get the data with `make data` (or `dvc pull`)."
         )
     if not path.is_file():
         raise DataValidationError(f"{path}: not a file.")
+
+
+def read_dataset(path: str | Path, shown_as: str | None = None) -> pd.DataFrame:
+    """Read a CSV as text, indexed by its line numbers so errors can point at them.
+
+    `shown_as` is what messages call the file: the user's own path, when `path` is the copy a
+    step got from the artifact store. Problems that stop the file being a table at all
+    become DataValidationError; the values themselves are judged by validation, which also
+    turns features into numbers.
+    """
+    check_data_file(path)
+    path = Path(path)
+    shown = shown_as or str(path)
     try:
         with open(path, newline="", encoding="utf-8-sig") as handle:
             header = [name.strip() for name in next(csv.reader(handle), [])]
         if not any(header):
-            raise DataValidationError(f"{path}: the file is empty (no header, no rows).")
+            raise DataValidationError(f"{shown}: the file is empty (no header, no rows).")
         repeated = [name for name, count in Counter(header).items() if count > 1]
         if repeated:
             names = ", ".join(map(repr, repeated))
-            raise DataValidationError(f"{path}: duplicated column names in the header: {names}.")
+            raise DataValidationError(f"{shown}: duplicated column names in the header: {names}.")
         frame = pd.read_csv(
             path,
             dtype=str,  # labels such as "01" or "NA" stay labels
@@ -58,10 +67,10 @@ def read_dataset(path: str | Path) -> pd.DataFrame:
         )
     except UnicodeDecodeError as error:
         raise DataValidationError(
-            f"{path}: not UTF-8 text ({error.reason} at byte {error.start}); save it as UTF-8."
+            f"{shown}: not UTF-8 text ({error.reason} at byte {error.start}); save it as UTF-8."
         ) from error
     except (pd.errors.ParserError, csv.Error) as error:
-        raise DataValidationError(f"{path}: not a comma-separated table: {error}") from error
+        raise DataValidationError(f"{shown}: not a comma-separated table: {error}") from error
     frame.columns = frame.columns.str.strip()
     frame.index = frame.index + 2  # line 1 is the header
     return frame.dropna(how="all")  # blank lines carry nothing
@@ -78,14 +87,19 @@ def split_dataset(
 
 
 @step
-def load_data(dataset: DatasetSpec, data_md5: str) -> Annotated[pd.DataFrame, "raw_data"]:
-    """`data_md5` is computed when the pipeline is composed: new data, new cache key."""
-    frame = read_dataset(dataset.path)
-    actual_md5 = file_md5(dataset.path)
+def load_data(
+    data_file: Path, dataset: DatasetSpec, data_md5: str
+) -> Annotated[pd.DataFrame, "raw_data"]:
+    """`data_file` is the client's CSV as an artifact: the step reads it wherever it runs.
+
+    `data_md5` is the md5 DVC records (lineage), checked against the bytes that arrived.
+    """
+    actual_md5 = file_md5(data_file)
     if actual_md5 != data_md5:
         raise DataValidationError(
-            f"{dataset.path} changed while the run was starting (md5 {data_md5} -> {actual_md5})."
+            f"{dataset.path}: the stored copy has md5 {actual_md5}, not {data_md5}."
         )
+    frame = read_dataset(data_file, shown_as=dataset.path)
     log_metadata(
         {"data_md5": data_md5, "rows": len(frame), "path": dataset.path},
         artifact_name="raw_data",

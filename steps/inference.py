@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
@@ -31,10 +32,11 @@ def label_rows(
 
 
 @step
-def load_batch(path: str) -> Annotated[pd.DataFrame, "input_data"]:
-    frame = read_dataset(path)
+def load_batch(input_file: Path, path: str) -> Annotated[pd.DataFrame, "input_data"]:
+    """`input_file` is the client's file `path`, through the artifact store."""
+    frame = read_dataset(input_file, shown_as=path)
     log_metadata(
-        {"data_md5": file_md5(path), "rows": len(frame), "path": path},
+        {"data_md5": file_md5(input_file), "rows": len(frame), "path": path},
         artifact_name="input_data",
         infer_artifact=True,
     )

@@ -1,8 +1,9 @@
 """Promote the new model version to production only when it is good enough and no worse.
 
 This step is never cached: a cached promotion would silently skip the decision on re-runs.
-A promoted model is exported to BentoML first; if anything after that fails, the export is
-removed again, so the served model and the production stage never disagree.
+It decides and sets the stage in ZenML's Model Control Plane, nothing else: the serving
+side exports production's model from the artifact store (service/export.py), so the step
+works the same wherever it runs.
 """
 
 from __future__ import annotations
@@ -14,12 +15,11 @@ from typing import Annotated, Any
 import pandas as pd
 from sklearn.pipeline import Pipeline
 from zenml import get_step_context, log_metadata, step
-from zenml.client import Client
 from zenml.enums import ModelStages
 
+from stack.models import ModelUnavailable, load_classifier, production_version
 from steps.config_models import DatasetSpec, QualityGate
 from steps.evaluation import compute_metrics
-from steps.export import discard_export, export_model, serving_metadata
 
 logger = logging.getLogger(__name__)
 
@@ -35,11 +35,13 @@ def decide_promotion(
     gate: QualityGate,
     production_score: float | None = None,
     production_error: str | None = None,
+    version: int | str = "N",
 ) -> PromotionDecision:
     """The gate first, then production on the same test data (ties promote).
 
-    A production model that cannot score this data (say, the features changed) cannot be
-    compared, so nothing is promoted automatically: a person decides.
+    A production model that cannot be loaded or cannot score this data (say, the features
+    changed) cannot be compared, so nothing is promoted automatically: a person decides,
+    with the command that `version` names.
     """
     if score < gate.min_value:
         return PromotionDecision(
@@ -48,8 +50,8 @@ def decide_promotion(
     if production_error is not None:
         return PromotionDecision(
             False,
-            f"the production model cannot be scored on this test data ({production_error}), "
-            "so the two cannot be compared; promote this version by hand if that is intended",
+            f"{production_error}, so the two cannot be compared; if this version should "
+            f"serve, promote it by hand: `python run.py promote {version}`",
         )
     if production_score is None:
         return PromotionDecision(
@@ -68,14 +70,6 @@ def decide_promotion(
     )
 
 
-def production_version(model_name: str):
-    """The model version now in production, or None when nothing was ever promoted."""
-    try:
-        return Client().get_model_version(model_name, ModelStages.PRODUCTION)
-    except KeyError:
-        return None
-
-
 def score_production(
     model: Pipeline, test: pd.DataFrame, dataset: DatasetSpec, metric: str
 ) -> tuple[float | None, str | None]:
@@ -83,16 +77,37 @@ def score_production(
     try:
         return compute_metrics(model, test, dataset)[metric], None
     except (KeyError, ValueError) as error:
-        return None, f"{type(error).__name__}: {error}"
+        return None, (
+            "the production model cannot be scored on this test data "
+            f"({type(error).__name__}: {error})"
+        )
+
+
+def compare_with_production(
+    current, test: pd.DataFrame, dataset: DatasetSpec, metric: str
+) -> tuple[float | None, str | None]:
+    """Score production's model on this test split; one it cannot load is an error, not a crash."""
+    try:
+        model = load_classifier(current)
+    except ModelUnavailable as error:
+        return None, f"the production model {error}"
+    return score_production(model, test, dataset, metric)
 
 
 def record_failure(exception: BaseException) -> None:
-    """Failure hook: a failed run's model version says which step failed and why."""
+    """Failure hook: the failed step and the run's model version say what failed and why.
+
+    The client reads this back to print one clean message (a step in a container reaches
+    the client only as a container error).
+    """
     context = get_step_context()
-    log_metadata(
-        {"failed_step": context.step_run.name, "failure": str(exception)[:4000]},
-        infer_model=True,
-    )
+    failure = {
+        "failed_step": context.step_run.name,
+        "failure_type": type(exception).__name__,
+        "failure": str(exception)[:4000],
+    }
+    log_metadata(failure)
+    log_metadata(failure, infer_model=True)
 
 
 @step(enable_cache=False)
@@ -104,17 +119,22 @@ def promote_model(
     dataset: DatasetSpec,
     quality_gate: QualityGate,
     data_md5: str,
+    data_revision: str | None = None,
 ) -> Annotated[dict, "promotion"]:
-    new_version = get_step_context().model
+    context = get_step_context()
+    new_version = context.model
     current = production_version(new_version.name)
     production_score = production_error = None
     if current is not None and current.id != new_version.id:
-        production_model = current.get_artifact("classifier").load()
-        production_score, production_error = score_production(
-            production_model, test, dataset, quality_gate.metric
+        production_score, production_error = compare_with_production(
+            current, test, dataset, quality_gate.metric
         )
     decision = decide_promotion(
-        metrics[quality_gate.metric], quality_gate, production_score, production_error
+        metrics[quality_gate.metric],
+        quality_gate,
+        production_score,
+        production_error,
+        version=new_version.number,
     )
     chosen = selection["chosen"]
     record: dict[str, Any] = {
@@ -122,41 +142,28 @@ def promote_model(
         "previous_production": current.name if current is not None else None,
         "production_score_on_this_test": production_score,
     }
-    context = get_step_context()
-    lineage = {
-        "zenml_model": new_version.name,
-        "zenml_model_version": str(new_version.number),
-        "zenml_run_id": str(context.pipeline_run.id),
-        "data_md5": data_md5,
-    }
-    if decision.promote:
-        record["bentoml_tag"] = export_model(
-            model, new_version.name, lineage, serving_metadata(model, dataset, metrics, chosen)
-        )
-    try:
-        log_metadata(
-            {
-                "data_md5": data_md5,
-                "dataset_path": dataset.path,
-                "dataset": dataset.model_dump(mode="json"),
-                "model_family": chosen["name"],
-                "estimator": chosen["estimator"],
-                "hyperparameters": chosen["best_params"],
-                "cv_accuracy": chosen["cv_accuracy"],
-                "test_accuracy": metrics["accuracy"],
-                "test_macro_f1": metrics["macro_f1"],
-                "per_class": metrics["per_class"],
-                "features": dataset.feature_names,
-                "classes": dataset.classes,
-                "promotion": record,
-            },
-            infer_model=True,
-        )
-        if decision.promote:  # last, so a production version always carries its metadata
-            new_version.set_stage(ModelStages.PRODUCTION, force=True)
-    except Exception:
-        if "bentoml_tag" in record:
-            discard_export(record["bentoml_tag"])
-        raise
+    log_metadata(
+        {
+            "data_md5": data_md5,
+            "data_revision": data_revision or "unknown",
+            "dataset_path": dataset.path,
+            "dataset": dataset.model_dump(mode="json"),
+            "run_id": str(context.pipeline_run.id),
+            "model_family": chosen["name"],
+            "estimator": chosen["estimator"],
+            "hyperparameters": chosen["best_params"],
+            "cv_accuracy": chosen["cv_accuracy"],
+            "test_accuracy": metrics["accuracy"],
+            "test_macro_f1": metrics["macro_f1"],
+            "test_rows": metrics["test_rows"],
+            "per_class": metrics["per_class"],
+            "features": dataset.feature_names,
+            "classes": dataset.classes,
+            "promotion": record,
+        },
+        infer_model=True,
+    )
+    if decision.promote:  # last, so a production version always carries its metadata
+        new_version.set_stage(ModelStages.PRODUCTION, force=True)
     logger.info("%s: %s", "Promoted" if decision.promote else "Not promoted", decision.reason)
     return record

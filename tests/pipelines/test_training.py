@@ -82,8 +82,7 @@ def test_first_run_promotes_and_records_lineage(tmp_path, iris_csv):
 
     # Exported for serving, labelled so the served model leads back here in one hop.
     exported = latest_export("iris_lineage")
-    assert exported.tag == metadata["promotion"]["bentoml_tag"]
-    assert f"Exported       BentoML model {exported.tag}" in result.stdout
+    assert f"Serving        version 1: BentoML model {exported.tag}" in result.stdout
     assert exported.labels == {
         "zenml_model": "iris_lineage",
         "zenml_model_version": "1",
@@ -137,7 +136,7 @@ def test_weaker_model_is_not_promoted_and_production_stays(tmp_path, iris_csv):
     assert after.id == before.id
     # ... and the model served is still production's.
     assert latest_export("iris_guarded").labels["zenml_model_version"] == str(before.number)
-    assert "Exported" not in result.stdout
+    assert f"Serving        version {before.number}:" in result.stdout
     weak_version = Client().get_model_version("iris_guarded", 2)
     assert weak_version.stage is None
     assert weak_version.run_metadata["promotion"]["promote"] is False

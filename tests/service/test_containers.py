@@ -72,15 +72,19 @@ def podman_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 
 
 @pytest.fixture(scope="module")
-def base(podman_store: None) -> str:
-    """`make base-image BACKEND=podman`: Debian's Python, tagged as the Dockerfile's base."""
+def base(podman_store: None, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """`make base-image BACKEND=podman`: Debian's Python, tagged as the Dockerfile's base.
+    Run with TMPDIR set to a folder the new root does not have (a chroot inherits it)."""
+    tmpdir = tmp_path_factory.mktemp("tmpdir")
     result = subprocess.run(
         [str(REPO / "service" / "base_image.sh"), "podman"],
         capture_output=True,
         text=True,
         timeout=600,
+        env={**os.environ, "TMPDIR": str(tmpdir)},
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    assert not list(tmpdir.iterdir())  # its temp root and log, made there, are gone
     assert podman("images", "--format", "{{.Repository}}:{{.Tag}}").split() == [base_image()]
     return base_image()
 

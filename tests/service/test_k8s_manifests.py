@@ -36,6 +36,15 @@ def test_manifests_pass_the_strict_kubernetes_schema(tmp_path, version):
         kubernetes_validate.validate(document, version, strict=True)
 
 
+def test_the_manifests_are_written_without_anchors_or_aliases(tmp_path):
+    # the probes share a dict in memory, which PyYAML would write as `&id001` ... `*id001`
+    text = write_manifests(manifests(IMAGE, "3"), tmp_path / "iris.yaml").read_text()
+    events = list(yaml.parse(text))
+    assert not [event for event in events if isinstance(event, yaml.AliasEvent)]
+    assert not [event for event in events if getattr(event, "anchor", None)]
+    assert "&id" not in text and "*id" not in text
+
+
 def test_the_deployment_probes_bentoml_and_runs_the_image_unprivileged():
     documents = by_kind(manifests(IMAGE, "3", min_replicas=2, max_replicas=6))
     deployment = documents["Deployment"]
@@ -67,6 +76,8 @@ def test_service_and_autoscaler_point_at_the_deployment():
     target = autoscaler["spec"]["scaleTargetRef"]
     assert (target["kind"], target["name"]) == ("Deployment", deployment["metadata"]["name"])
     assert (autoscaler["spec"]["minReplicas"], autoscaler["spec"]["maxReplicas"]) == (2, 6)
+    # the autoscaler alone sets the pod count: a Deployment's replicas would reset it on apply
+    assert "replicas" not in deployment["spec"]
     # the autoscaler scales on CPU, which needs a CPU request to measure against
     container = deployment["spec"]["template"]["spec"]["containers"][0]
     assert "cpu" in container["resources"]["requests"]
@@ -98,6 +109,8 @@ def test_deploy_writes_the_manifests_and_says_when_no_cluster_is_configured(tmp_
     documents = by_kind(yaml.safe_load_all(path.read_text()))
     assert documents["Deployment"]["spec"]["template"]["spec"]["containers"][0]["image"] == IMAGE
     assert documents["HorizontalPodAutoscaler"]["spec"]["maxReplicas"] == 3
+    assert documents["HorizontalPodAutoscaler"]["spec"]["minReplicas"] == 2
+    assert "replicas" not in documents["Deployment"]["spec"]
 
     result = deploy(tmp_path)  # KUBECONFIG names no cluster
     assert result.returncode == 1

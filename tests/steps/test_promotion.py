@@ -38,10 +38,25 @@ def test_below_the_gate_is_not_promoted_even_without_production():
 
 
 def test_production_that_cannot_be_compared_is_left_to_a_person():
-    decision = decide_promotion(0.99, GATE, production_error="KeyError: 'petal_width'")
+    _, error = score_production(
+        LogisticRegression().fit(pd.DataFrame({"a": [0.0, 1.0]}), ["x", "y"]),
+        pd.DataFrame({"b": [0.0, 1.0], "label": ["x", "y"]}),
+        spec_with("b"),
+        "accuracy",
+    )
+    decision = decide_promotion(0.99, GATE, production_error=error, version=7)
     assert not decision.promote
-    assert "cannot be scored on this test data (KeyError: 'petal_width')" in decision.reason
-    assert "by hand" in decision.reason
+    assert "the production model cannot be scored on this test data" in decision.reason
+    assert "cannot be compared" in decision.reason
+    assert "promote it by hand: `python run.py promote 7`" in decision.reason
+
+
+def test_production_that_cannot_be_loaded_names_the_command_that_promotes_by_hand():
+    reason = "the production model 'iris' version 1 cannot be loaded: the store is gone"
+    decision = decide_promotion(0.99, GATE, production_error=reason, version=2)
+    assert not decision.promote
+    assert decision.reason.startswith(reason + ", so the two cannot be compared")
+    assert "`python run.py promote 2`" in decision.reason
 
 
 def spec_with(*features: str) -> DatasetSpec:

@@ -1,0 +1,182 @@
+"""What the client does around a pipeline run: checks first, inputs in, one clean failure out.
+
+run.py parses options and calls these. Every way a run can end without a result is a
+RunStopped whose message is the whole story for the user (no traceback wall): the same on
+every stack, whether the step ran in this process or in a container.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+PRODUCTION_UNCHANGED = "The production model was not changed."
+
+
+class RunStopped(Exception):
+    """A run that ended without a result; `status` is the exit status (2: a config error)."""
+
+    def __init__(self, message: str, status: int = 1, production_unchanged: bool = True):
+        super().__init__(message)
+        self.status = status
+        self.production_unchanged = production_unchanged
+
+
+@dataclass(frozen=True)
+class StepFailure:
+    step: str
+    type: str
+    message: str
+
+
+def unique_run_name(pipeline_name: str) -> str:
+    """ZenML's own run-name pattern, fixed up front so a failed run can be found again."""
+    return f"{pipeline_name}-{datetime.now().strftime('%Y_%m_%d-%H_%M_%S_%f')}"
+
+
+def step_failure(run_name: str) -> StepFailure | None:
+    """The failed step of a run, as the failure hook recorded it (steps/promotion.py)."""
+    from zenml.client import Client
+    from zenml.enums import ExecutionStatus
+
+    try:
+        run = Client().get_pipeline_run(run_name)
+    except KeyError:
+        return None
+    for name, step in run.steps.items():
+        if step.status == ExecutionStatus.FAILED:
+            metadata = step.run_metadata
+            return StepFailure(
+                name,
+                str(metadata.get("failure_type", "error")),
+                str(metadata.get("failure", "see the step's logs in the dashboard")),
+            )
+    return None
+
+
+def explain_failure(action: str, run_name: str, error: BaseException) -> RunStopped:
+    """One message for a run that raised: read from the run, not from the raised error.
+
+    A step in a container reaches the client as a container error holding an escaped
+    traceback; the failure hook's record is the same on every orchestrator.
+    """
+    failure = step_failure(run_name)
+    if failure is None:
+        return RunStopped(f"{action} failed before any step ran: {type(error).__name__}: {error}")
+    if failure.type == "DataValidationError":
+        return RunStopped(f"{action} stopped: {failure.message}")
+    return RunStopped(f"{action} stopped at step {failure.step}: {failure.type}: {failure.message}")
+
+
+def check_before_run(config_path: Path | None = None) -> None:
+    """The config, then the active artifact store: problems found before ZenML starts a run."""
+    if config_path is not None:
+        from steps.config_models import ConfigError, check_training_config
+
+        try:
+            check_training_config(config_path)
+        except ConfigError as error:
+            raise RunStopped(f"Training not started: {error}", status=2) from None
+
+    from stack.s3 import S3Unavailable, check_active_artifact_store
+
+    try:
+        check_active_artifact_store()
+    except S3Unavailable as error:
+        raise RunStopped(f"Not started: {error}\nNothing was run.") from None
+
+
+def stage(path: str | Path, artifact_name: str, action: str):
+    """The input file as an artifact of the active store (pipelines/inputs.py)."""
+    from pipelines.inputs import stage_file
+    from steps.validation import DataValidationError
+
+    try:
+        return stage_file(path, artifact_name)
+    except DataValidationError as error:
+        raise RunStopped(f"{action} stopped: {error}") from None
+
+
+def run_training(config_path: Path, no_cache: bool, say: Callable[[str], None]) -> dict[str, Any]:
+    """Check, stage the data, run the training pipeline; the run's summary, or RunStopped."""
+    import yaml
+
+    check_before_run(config_path)
+    dataset_path = yaml.safe_load(config_path.read_text())["parameters"]["dataset"]["path"]
+
+    from pipelines.inputs import TRAINING_DATA, data_revision
+    from pipelines.run_report import collect_summary
+    from pipelines.training import training_pipeline
+    from stack.images import pipeline_settings
+
+    staged = stage(dataset_path, TRAINING_DATA, "Training")
+    if staged.store_lost_it and not no_cache:
+        say(
+            "The artifact store no longer holds what ZenML's cache points at (was the S3 "
+            "server restarted empty?): every step runs again this time."
+        )
+        no_cache = True
+    run_name = unique_run_name("training")
+    options: dict[str, Any] = {"config_path": str(config_path), "run_name": run_name}
+    if settings := pipeline_settings():
+        options["settings"] = settings
+    if no_cache:
+        options["enable_cache"] = False
+    configured = training_pipeline.with_options(**options)
+    try:
+        run = configured(
+            data_file_id=staged.artifact_id,
+            data_md5=staged.md5,
+            data_revision=data_revision(dataset_path),
+        )
+    except Exception as error:
+        raise explain_failure("Training", run_name, error) from None
+    return collect_summary(run, configured.configuration.model.name)
+
+
+def run_batch_inference(input_path: Path, config_path: Path, model_name: str) -> dict[str, Any]:
+    """Check production is there and loadable, stage the file, run batch inference."""
+    from stack.models import ModelUnavailable, production_version, reachable_classifier
+
+    check_before_run()
+    production = production_version(model_name)
+    if production is None:
+        raise RunStopped(
+            f"No production version of '{model_name}' in the ZenML store: nothing was promoted "
+            "yet. Train and promote one with `make run` (or `python run.py`) first.",
+            production_unchanged=False,
+        )
+    try:
+        reachable_classifier(production)
+    except ModelUnavailable as error:
+        raise RunStopped(production_unavailable(error), production_unchanged=False) from None
+
+    from pipelines.batch_inference import batch_inference_pipeline
+    from pipelines.inputs import BATCH_INPUT
+    from pipelines.run_report import collect_batch_summary
+    from stack.images import pipeline_settings
+
+    staged = stage(input_path, BATCH_INPUT, "Prediction")
+    run_name = unique_run_name("batch_inference")
+    options: dict[str, Any] = {"config_path": str(config_path), "run_name": run_name}
+    if settings := pipeline_settings():
+        options["settings"] = settings
+    configured = batch_inference_pipeline.with_options(**options)
+    try:
+        run = configured(input_file_id=staged.artifact_id, input_path=str(input_path))
+    except Exception as error:
+        stopped = explain_failure("Prediction", run_name, error)
+        stopped.production_unchanged = False
+        raise stopped from None
+    return collect_batch_summary(run)
+
+
+def production_unavailable(error: Exception) -> str:
+    """The one message for 'production cannot be loaded', wherever it is met."""
+    return (
+        f"The production model {error}.\nPromote a version this stack can load, e.g. the "
+        "newest one: `python run.py promote N` (`python run.py models` lists them)."
+    )

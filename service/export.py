@@ -1,0 +1,148 @@
+"""Export a model version from ZenML's artifact store into BentoML's model store, for serving.
+
+Whoever serves runs this (the end of `python run.py`, `python run.py export`, `promote`,
+and the make targets that serve or build), never a pipeline step: a step may run in a
+container whose BentoML store nobody sees. Labels and metadata make lineage one hop long:
+a served prediction names its BentoML tag, whose labels name the ZenML model version, the
+training run and the data's DVC md5. ZenML's own BentoML deployer fails on BentoML 1.4
+services, so BentoML's API is used here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from service.model_store import NoServingModel, latest_export
+from stack.models import load_classifier, model_version, production_version
+
+# Metadata the promotion step logs on a model version and the service shows in /model.
+CARRIED_METADATA = (
+    "model_family",
+    "hyperparameters",
+    "cv_accuracy",
+    "test_accuracy",
+    "test_macro_f1",
+    "test_rows",
+)
+
+
+class NothingToExport(LookupError):
+    """No version is in production (nothing was promoted yet)."""
+
+
+@dataclass(frozen=True)
+class Export:
+    tag: str
+    version: int
+    created: bool  # False: the store's newest export already was this version
+
+
+def lineage_labels(version) -> dict[str, str]:
+    metadata = version.run_metadata
+    return {
+        "zenml_model": version.model.name,
+        "zenml_model_version": str(version.number),
+        "zenml_run_id": str(metadata.get("run_id") or training_run_id(version)),
+        "data_md5": str(metadata["data_md5"]),
+    }
+
+
+def training_run_id(version) -> str:
+    """The run that made the version, for versions promoted before `run_id` was logged."""
+    from zenml.client import Client
+
+    runs = Client().list_pipeline_runs(model_version_id=version.id, sort_by="asc:created", size=1)
+    return str(runs.items[0].id) if runs.items else "-"
+
+
+def serving_metadata(model: Any, version) -> dict[str, Any]:
+    """What the service needs to validate requests and describe itself."""
+    metadata = version.run_metadata
+    dataset = metadata["dataset"]
+    return {
+        "target": dataset["target"],
+        "classes": [str(label) for label in model.classes_],
+        "features": [
+            {"name": name, "min": spec["min"], "max": spec["max"]}
+            for name, spec in dataset["features"].items()
+        ],
+        **{key: metadata[key] for key in CARRIED_METADATA},
+    }
+
+
+def is_current(model_name: str, labels: dict[str, str]) -> bool:
+    """Is the newest export in BentoML's store already this version (same run)?"""
+    try:
+        export = latest_export(model_name)
+    except NoServingModel:
+        return False
+    return all(export.labels.get(key) == value for key, value in labels.items())
+
+
+def export_version(model_name: str, number: int | None = None) -> Export:
+    """Make version `number` (default: production) the newest export of `model_name`.
+
+    Nothing is written when the newest export already is that version; a rollback to an
+    older version exports it again, so it becomes BentoML's `latest`. Raises
+    NothingToExport, UnknownModel or ModelUnavailable with a message for the user.
+    """
+    if number is None:
+        version = production_version(model_name)
+        if version is None:
+            raise NothingToExport(
+                f"No production version of '{model_name}' in the ZenML store: nothing was "
+                "promoted yet. Train and promote one with `make run` (or `python run.py`) first."
+            )
+    else:
+        version = model_version(model_name, number)
+    labels = lineage_labels(version)
+    if is_current(model_name, labels):
+        return Export(latest_export(model_name).tag, version.number, created=False)
+    model = load_classifier(version)
+
+    import bentoml
+
+    saved = bentoml.sklearn.save_model(
+        model_name, model, labels=labels, metadata=serving_metadata(model, version)
+    )
+    return Export(str(saved.tag), version.number, created=True)
+
+
+def discard_export(tag: str) -> None:
+    """Undo an export whose promotion did not complete, so `latest` stays production."""
+    import bentoml
+
+    bentoml.models.delete(tag)
+
+
+def promote(model_name: str, number: int) -> tuple[int | None, Export]:
+    """Set version `number` as production by hand, exported first so serving follows.
+
+    A version whose classifier cannot be loaded raises ModelUnavailable before the stage
+    changes: production stays what it was.
+    """
+    from datetime import datetime, timezone
+
+    from zenml import log_metadata
+    from zenml.enums import ModelStages
+
+    version = model_version(model_name, number)
+    previous = production_version(model_name)
+    export = export_version(model_name, number)
+    try:
+        log_metadata(
+            {
+                "manual_promotion": {
+                    "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                    "previous_production": previous.number if previous else None,
+                }
+            },
+            model_version_id=version.id,
+        )
+        version.set_stage(ModelStages.PRODUCTION, force=True)
+    except Exception:
+        if export.created:
+            discard_export(export.tag)
+        raise
+    return (previous.number if previous else None), export
