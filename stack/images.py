@@ -74,6 +74,9 @@ def docker_settings_values(
     return {
         "dockerfile": str(dockerfile),
         "python_package_installer": "uv",
+        # Bytecode compiled once in the image: otherwise every step container compiles
+        # what it imports again (measured: imports 11.6 s -> 5.7 s per container, +240 MB).
+        "python_package_installer_args": {"compile-bytecode": None},
         # The base image's Python has no virtualenv: `uv pip install` goes to the system.
         "environment": {"UV_SYSTEM_PYTHON": "1"},
         "pyproject_path": str(PROJECT / "pyproject.toml"),

@@ -16,6 +16,23 @@ import pytest
 from stack.s3_server import HOST, LOCAL_CREDENTIALS, start
 from tests.helpers import free_port
 
+KUBECONFIG = """\
+apiVersion: v1
+kind: Config
+clusters:
+- name: team
+  cluster: {server: "https://127.0.0.1:6443"}
+users:
+- name: me
+  user: {token: not-a-token}
+contexts:
+- name: team-cluster
+  context: {cluster: team, user: me}
+- name: staging
+  context: {cluster: team, user: me}
+current-context: staging
+"""
+
 
 @dataclass
 class S3Server:
@@ -142,3 +159,78 @@ def start_registry(folder: Path):
                 process.kill()
                 raise RuntimeError((folder / "registry.log").read_text()[-2000:]) from None
             time.sleep(0.2)
+
+
+def write_kubeconfig(folder: Path) -> Path:
+    """Two contexts of a cluster that does not exist: reading contexts needs none."""
+    path = folder / "kubeconfig"
+    path.write_text(KUBECONFIG)
+    return path
+
+
+# The container stacks' fixtures: one ZenML state per module, with S3, podman's Docker API
+# (an image store of its own), a local ZenML server and a registry, all on loopback.
+
+
+@pytest.fixture(scope="module")
+def container_state(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("container-stacks")
+
+
+@pytest.fixture(scope="module")
+def container_env(container_state: Path, s3_server: S3Server) -> dict[str, str]:
+    """A user's shell for these stacks: S3 settings and credentials, a kubeconfig, and a
+    DOCKER_HOST where nothing answers (tests that need the API use `podman_socket`)."""
+    state = container_state
+    env = isolated_env(state) | podman_store(state / "podman") | LOCAL_CREDENTIALS
+    env.update(
+        IRIS_S3_BUCKET=s3_server.bucket,
+        IRIS_S3_ENDPOINT_URL=s3_server.endpoint,
+        IRIS_BUILD_DIR=str(state / "build"),
+        KUBECONFIG=str(write_kubeconfig(state)),
+        DOCKER_HOST=f"unix://{state}/no-docker-here.sock",
+    )
+    return env
+
+
+@pytest.fixture(scope="module")
+def podman_socket(container_state: Path, container_env: dict[str, str]) -> Iterator[str]:
+    """`make podman-socket` with the module's image store; yields its DOCKER_HOST."""
+    from stack.podman_socket import docker_host
+    from stack.podman_socket import start as start_socket
+
+    socket = container_state / "sock" / "podman.sock"
+    process = start_socket(socket, env=container_env, log=container_state / "podman.log")
+    yield docker_host(socket)
+    process.terminate()
+    process.wait(timeout=60)
+    release_store(container_env, container_state / "podman")
+
+
+def release_store(env: dict[str, str], folder: Path) -> None:
+    """Empty the test's image store and undo the mount podman's overlay driver leaves on it,
+    so the temporary folder can be removed."""
+    import subprocess
+
+    for args in (["rm", "--all", "--force"], ["rmi", "--all", "--force"]):
+        subprocess.run(["podman", *args], env=env, capture_output=True, timeout=300)
+    overlay = str(folder / "graph" / "overlay")
+    with open("/proc/self/mountinfo") as mounts:
+        mounted = any(line.split()[4] == overlay for line in mounts)
+    if mounted:
+        subprocess.run(["umount", overlay], capture_output=True, timeout=60)
+
+
+@pytest.fixture(scope="module")
+def zenml_server(container_env: dict[str, str]) -> Iterator[str]:
+    url = start_zenml_server(container_env)
+    yield url
+    stop_zenml_server(container_env)
+
+
+@pytest.fixture(scope="module")
+def registry(container_state: Path) -> Iterator[str]:
+    address, process = start_registry(container_state / "registry")
+    yield address
+    process.terminate()
+    process.wait(timeout=30)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import http.server
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -16,29 +15,7 @@ from stack.checks import (
     check_registry,
     registry_v2_url,
 )
-
-KUBECONFIG = """\
-apiVersion: v1
-kind: Config
-clusters:
-- name: team
-  cluster: {server: "https://127.0.0.1:6443"}
-users:
-- name: me
-  user: {token: not-a-token}
-contexts:
-- name: team-cluster
-  context: {cluster: team, user: me}
-- name: staging
-  context: {cluster: team, user: me}
-current-context: staging
-"""
-
-
-def write_kubeconfig(folder: Path) -> Path:
-    path = folder / "kubeconfig"
-    path.write_text(KUBECONFIG)
-    return path
+from tests.stack.conftest import write_kubeconfig
 
 
 def test_registry_urls_use_http_only_for_loopback_or_when_told():

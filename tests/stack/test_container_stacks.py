@@ -1,8 +1,9 @@
 """The docker and kubernetes recipes for real: what switching checks before it registers.
 
-One ZenML state for the module, with a moto S3 server, podman's Docker API on a socket of
-its own (its own image store), a local registry, a kubeconfig file (reading contexts needs
-no cluster) and, from the second test on, a local ZenML server. Tests run in file order.
+One ZenML state for the module (tests/stack/conftest.py), with a moto S3 server, podman's
+Docker API on a socket of its own, a local registry, a kubeconfig file (reading contexts
+needs no cluster) and, from the second test on, a local ZenML server. Tests run in file
+order.
 """
 
 from __future__ import annotations
@@ -10,26 +11,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from stack.podman_socket import docker_host
-from stack.podman_socket import start as start_podman_socket
-from stack.s3_server import LOCAL_CREDENTIALS
 from tests.helpers import REPO, run_cli
-from tests.stack.conftest import (
-    CONTAINER_TOOLS,
-    S3Server,
-    isolated_env,
-    podman_store,
-    require_tools,
-    start_registry,
-    start_zenml_server,
-    stop_zenml_server,
-)
-from tests.stack.test_checks import write_kubeconfig
+from tests.stack.conftest import CONTAINER_TOOLS, require_tools
 
 require_tools(CONTAINER_TOOLS)
 pytest.importorskip("kubernetes", reason="the kubernetes group is not installed")
@@ -37,47 +23,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def state(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("container-stacks")
-
-
-@pytest.fixture(scope="module")
-def env(state: Path, s3_server: S3Server) -> dict[str, str]:
-    """A user's shell for these stacks: S3 settings and credentials, a kubeconfig."""
-    env = isolated_env(state) | podman_store(state / "podman") | LOCAL_CREDENTIALS
-    env.update(
-        IRIS_S3_BUCKET=s3_server.bucket,
-        IRIS_S3_ENDPOINT_URL=s3_server.endpoint,
-        IRIS_BUILD_DIR=str(state / "build"),
-        KUBECONFIG=str(write_kubeconfig(state)),
-        DOCKER_HOST=f"unix://{state}/no-docker-here.sock",
-    )
-    return env
-
-
-@pytest.fixture(scope="module")
-def podman_socket(state: Path, env: dict[str, str]) -> Iterator[str]:
-    """`make podman-socket` with the module's image store; yields its DOCKER_HOST."""
-    socket = state / "sock" / "podman.sock"
-    process = start_podman_socket(socket, env=env, log=state / "podman.log")
-    yield docker_host(socket)
-    process.terminate()
-    process.wait(timeout=60)
-
-
-@pytest.fixture(scope="module")
-def zenml_server(env: dict[str, str]) -> Iterator[str]:
-    url = start_zenml_server(env)
-    yield url
-    stop_zenml_server(env)
-
-
-@pytest.fixture(scope="module")
-def registry(state: Path) -> Iterator[str]:
-    address, process = start_registry(state / "registry")
-    yield address
-    process.terminate()
-    process.wait(timeout=30)
+def env(container_env: dict[str, str]) -> dict[str, str]:
+    return container_env
 
 
 def cli(env: dict[str, str], *args: str) -> tuple[int, str]:

@@ -37,6 +37,7 @@ def test_the_settings_avoid_every_unpinned_or_pulled_thing(tmp_path: Path):
     assert values["dockerfile"] == str(tmp_path / "Dockerfile")
     assert "parent_image" not in values  # it would force a pull under podman
     assert values["python_package_installer"] == "uv"
+    assert values["python_package_installer_args"] == {"compile-bytecode": None}
     assert values["environment"] == {"UV_SYSTEM_PYTHON": "1"}
     assert values["pyproject_path"] == str(PROJECT / "pyproject.toml")
     assert values["install_stack_requirements"] is False
