@@ -233,6 +233,8 @@ def promote_command(context: click.Context, number: int, model_name: str | None)
     except (UnknownModel, ModelUnavailable) as error:
         stop(RunStopped(f"Not promoted: {error}."))
     was = f"was version {previous}" if previous else "there was none"
+    if previous == number:
+        was = "it already was"
     click.echo(
         f"{name} version {number} is production ({was}); serving export {export.tag}.\n"
         "Serve it: make serve"

@@ -140,7 +140,7 @@ def explain_failure(action: str, run_name: str, error: BaseException) -> RunStop
     )
 
 
-def check_before_run(config_path: Path | None = None) -> None:
+def check_before_run(action: str, config_path: Path | None = None) -> None:
     """The config, then the active artifact store: problems found before ZenML starts a run."""
     if config_path is not None:
         from steps.config_models import ConfigError, check_training_config
@@ -155,7 +155,11 @@ def check_before_run(config_path: Path | None = None) -> None:
     try:
         check_active_artifact_store()
     except S3Unavailable as error:
-        raise RunStopped(f"Not started: {error}\nNothing was run.") from None
+        unchanged = "; the production model was not changed" if config_path else ""
+        raise RunStopped(
+            f"{action} not started: {error}\nNothing was run{unchanged}.",
+            production_unchanged=False,
+        ) from None
 
 
 def stage(path: str | Path, artifact_name: str, action: str):
@@ -169,11 +173,35 @@ def stage(path: str | Path, artifact_name: str, action: str):
         raise RunStopped(f"{action} stopped: {error}") from None
 
 
+def lost_cached_artifacts(pipeline_name: str) -> bool:
+    """Did the active store lose outputs of the pipeline's last completed run?
+
+    ZenML's cache reuses them without looking, and the run would fail in a later step.
+    One existence check per output of that run in this store.
+    """
+    from zenml.client import Client
+
+    client = Client()
+    store = client.active_stack.artifact_store
+    runs = client.list_pipeline_runs(
+        pipeline_name=pipeline_name, status="completed", sort_by="desc:created", size=1
+    ).items
+    outputs = (
+        artifact
+        for run in runs
+        for step in run.steps.values()
+        for artifacts in step.outputs.values()
+        for artifact in artifacts
+        if artifact.artifact_store_id == store.id
+    )
+    return any(not store.exists(artifact.uri) for artifact in outputs)
+
+
 def run_training(config_path: Path, no_cache: bool, say: Callable[[str], None]) -> dict[str, Any]:
     """Check, stage the data, run the training pipeline; the run's summary, or RunStopped."""
     import yaml
 
-    check_before_run(config_path)
+    check_before_run("Training", config_path)
     dataset_path = yaml.safe_load(config_path.read_text())["parameters"]["dataset"]["path"]
 
     from pipelines.inputs import TRAINING_DATA, data_revision
@@ -182,10 +210,10 @@ def run_training(config_path: Path, no_cache: bool, say: Callable[[str], None]) 
     from stack.images import pipeline_settings
 
     staged = stage(dataset_path, TRAINING_DATA, "Training")
-    if staged.store_lost_it and not no_cache:
+    if not no_cache and (staged.store_lost_it or lost_cached_artifacts("training")):
         say(
-            "The artifact store no longer holds what ZenML's cache points at (was the S3 "
-            "server restarted empty?): every step runs again this time."
+            "The artifact store no longer holds artifacts that ZenML's cache points at (an "
+            "S3 server restarted empty, files deleted?): every step runs again this time."
         )
         no_cache = True
     run_name = unique_run_name("training")
@@ -210,7 +238,7 @@ def run_batch_inference(input_path: Path, config_path: Path, model_name: str) ->
     """Check production is there and loadable, stage the file, run batch inference."""
     from stack.models import ModelUnavailable, production_version, reachable_classifier
 
-    check_before_run()
+    check_before_run("Prediction")
     production = production_version(model_name)
     if production is None:
         raise RunStopped(
