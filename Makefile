@@ -13,7 +13,8 @@ export DVC_NO_ANALYTICS := 1
 
 .DEFAULT_GOAL := help
 .PHONY: help install data data-add run repro serve requirements bento bench bench-image profile test test-fast lint format clean \
-	stack stack-local stack-s3 stack-kubernetes s3-server dvc-remote-s3 dashboard dashboard-stop models promote export-model \
+	stack stack-local stack-s3 stack-docker stack-kubernetes install-kubernetes podman-socket s3-server \
+	dvc-remote-s3 dashboard dashboard-stop models promote export-model \
 	base-image wheelhouse containerize run-image push-image registry manifests deploy
 
 help: ## List the targets
@@ -28,6 +29,14 @@ $(VENV)/.installed: pyproject.toml uv.lock
 	touch $@
 
 install: $(VENV)/.installed ## Create .venv with the pinned dependencies (uv.lock)
+
+# The optional `kubernetes` group (the client ZenML's Kubernetes orchestrator imports), added
+# to the environment; `make install` syncs exactly and drops it, so this runs again after it.
+$(VENV)/.kubernetes: $(VENV)/.installed
+	$(BIN)/uv sync --frozen --inexact --group kubernetes
+	touch $@
+
+install-kubernetes: $(VENV)/.kubernetes ## Add the Kubernetes client (uv group `kubernetes`) to .venv
 
 data: install ## Get data/raw/iris.csv through DVC (dvc pull; on a fresh remote, Iris is written and cached)
 	python -m data.get_data
@@ -53,7 +62,7 @@ bento: install ## Build a bento (service + production model) with bentoml build;
 	python run.py export
 	cd service && bentoml build
 
-test: install ## Run the whole test suite (slow tests included)
+test: install-kubernetes ## Run the whole test suite (slow tests included)
 	python -m pytest
 
 test-fast: install ## Run only the quick unit tests
@@ -81,6 +90,7 @@ format: install ## Format the code with ruff
 STACK ?=
 S3_PORT ?= 9000
 DASHBOARD_PORT ?= 8237
+PODMAN_SOCKET ?=
 
 stack: install ## Show the active ZenML stack, or switch: make stack STACK=s3
 	python run.py stack $(STACK)
@@ -91,8 +101,14 @@ stack-local: install ## Switch to the local stack (ZenML's embedded default)
 stack-s3: install ## Register if needed and switch to the s3 stack (IRIS_S3_* settings)
 	python run.py stack s3
 
-stack-kubernetes: install ## Register if needed and switch to the kubernetes stack
+stack-docker: install ## Register if needed and switch to the docker stack (steps in containers)
+	python run.py stack docker
+
+stack-kubernetes: install-kubernetes ## Register if needed and switch to the kubernetes stack
 	python run.py stack kubernetes
+
+podman-socket: install ## Podman's Docker API on a unix socket until Ctrl+C; prints the DOCKER_HOST
+	python -m stack.podman_socket $(if $(PODMAN_SOCKET),--socket $(PODMAN_SOCKET))
 
 s3-server: install ## Run a local S3 server (moto) on 127.0.0.1 (S3_PORT=9000) until Ctrl+C
 	python -m stack.s3_server --port $(S3_PORT)

@@ -18,6 +18,7 @@ def stack_command(name: str | None) -> None:
     Switching twice changes nothing the second time. Settings come from environment
     variables or stack/settings.yaml (see the README); credentials go into a ZenML secret.
     """
+    from stack.checks import StackUnavailable
     from stack.s3 import S3Unavailable
     from stack.settings import StackSettingsError
     from stack.switch import describe_active, switch
@@ -25,7 +26,7 @@ def stack_command(name: str | None) -> None:
     if name is not None:
         try:
             changes = switch(name)
-        except (StackSettingsError, S3Unavailable) as error:
+        except (StackSettingsError, StackUnavailable, S3Unavailable) as error:
             click.secho(f"Stack not changed: {error}", fg="red", err=True)
             sys.exit(1)
         for change in changes:

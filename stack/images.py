@@ -1,9 +1,134 @@
-"""Placeholder until the docker stack lands: no settings for in-process orchestrators."""
+"""The image ZenML builds for steps that run outside the client (docker, kubernetes stacks).
+
+The settings are the ones that built a working step image here without a public registry
+(../shared/STACKS.md): a Dockerfile whose only line is `FROM <base>` (with `parent_image`
+instead, ZenML decides podman's local image is not local and forces a pull), the locked
+dependencies exported by uv, and nothing ZenML would add unpinned.
+"""
 
 from __future__ import annotations
 
+import os
+import shlex
+import shutil
+import sys
+from pathlib import Path
 from typing import Any
+
+PROJECT = Path(__file__).resolve().parents[1]
+IN_PROCESS_FLAVORS = ("local",)  # orchestrators that run steps in the client's process
+LOCAL_STORES_VARIABLE = "ZENML_LOCAL_STORES_PATH"
+
+
+def base_image() -> str:
+    """IRIS_STEP_BASE_IMAGE, else the image `make base-image` builds (the bento's base)."""
+    from service.containers import base_image as bento_base_image
+    from stack.settings import step_image_settings
+
+    return step_image_settings().base_image or bento_base_image()
+
+
+def step_dockerfile(base: str, folder: Path) -> Path:
+    """A Dockerfile of one line, `FROM base`, written only when it changes.
+
+    ZenML hashes its content into the build checksum, so another base means another image.
+    """
+    path = folder / "step-image" / "Dockerfile"
+    content = f"FROM {base}\n"
+    if not path.is_file() or path.read_text() != content:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content)
+    return path
+
+
+def uv_executable() -> str:
+    uv = Path(sys.executable).with_name("uv")
+    return str(uv) if uv.exists() else shutil.which("uv") or "uv"
+
+
+def export_command(groups: tuple[str, ...] = ()) -> list[str]:
+    """uv.lock as pinned requirements: frozen, no hashes, no project, no dev group.
+
+    ZenML joins the words with spaces and runs them in a shell, hence the quoting.
+    """
+    words = [uv_executable(), "export", "--project", str(PROJECT), "--frozen", "--no-hashes"]
+    words += ["--no-emit-project", "--no-dev", "--no-header", "--no-annotate", "--quiet"]
+    for group in groups:
+        words += ["--group", group]
+    return [shlex.quote(word) for word in words]
+
+
+def target_repository(repository: str, has_registry: bool) -> str:
+    """Where the image is tagged: under the stack's registry, else under `localhost/`.
+
+    ZenML's default repository `zenml` means `docker.io/library/zenml`; `localhost/` names
+    an image that no engine will try to pull from a public registry.
+    """
+    return repository if has_registry else f"localhost/{repository}"
+
+
+def docker_settings_values(
+    dockerfile: Path, repository: str, groups: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """ZenML's DockerSettings for the step image, as plain data."""
+    return {
+        "dockerfile": str(dockerfile),
+        "python_package_installer": "uv",
+        # The base image's Python has no virtualenv: `uv pip install` goes to the system.
+        "environment": {"UV_SYSTEM_PYTHON": "1"},
+        "pyproject_path": str(PROJECT / "pyproject.toml"),
+        "pyproject_export_command": export_command(groups),
+        # The lock already pins s3fs/boto3/kubernetes; ZenML would add them unpinned.
+        "install_stack_requirements": False,
+        "target_repository": repository,
+    }
+
+
+def isolate_local_stores(config_directory: Path) -> Path:
+    """Point ZenML's local stores at an empty folder for this process, unless set already.
+
+    `local_docker` bind-mounts the client's local stores folder read-write into every step
+    container; with a local ZenML server that folder holds the server's database (secrets
+    included). Steps on a container stack keep nothing there (artifacts live in S3).
+    """
+    if LOCAL_STORES_VARIABLE not in os.environ:
+        folder = config_directory / "container_local_stores"
+        folder.mkdir(parents=True, exist_ok=True)
+        os.environ[LOCAL_STORES_VARIABLE] = str(folder)
+    return Path(os.environ[LOCAL_STORES_VARIABLE])
 
 
 def pipeline_settings() -> dict[str, Any]:
-    return {}
+    """The settings to run a pipeline with on the active stack: `{}` when steps run in
+    this process, else `{"docker": DockerSettings(...)}` for `pipeline.with_options`.
+
+    For container stacks it also makes the project root ZenML's source root (the code
+    archive the steps download is taken from it; an entry script elsewhere would leave
+    `steps` out) and keeps the local stores out of step containers. Raises
+    StackSettingsError when a step image setting is invalid.
+    """
+    from zenml.client import Client
+    from zenml.config import DockerSettings
+    from zenml.config.global_config import GlobalConfiguration
+    from zenml.enums import StackComponentType
+    from zenml.utils import source_utils
+
+    from service.containers import build_dir
+    from stack.settings import step_image_settings
+
+    components = Client().active_stack_model.components
+    flavor = components[StackComponentType.ORCHESTRATOR][0].flavor_name
+    if flavor in IN_PROCESS_FLAVORS:
+        return {}
+    source_utils.set_custom_source_root(str(PROJECT))
+    if flavor == "local_docker":
+        isolate_local_stores(Path(GlobalConfiguration().config_directory))
+    has_registry = bool(components.get(StackComponentType.CONTAINER_REGISTRY))
+    settings = step_image_settings()
+    values = docker_settings_values(
+        step_dockerfile(base_image(), build_dir()),
+        target_repository(settings.repository, has_registry),
+        # Pods load the stack's Kubernetes orchestrator, which imports the client.
+        ("kubernetes",) if flavor == "kubernetes" else (),
+    )
+    return {"docker": DockerSettings(**values)}

@@ -1,8 +1,11 @@
 """The stack recipes: which ZenML components make up each stack, as plain data.
 
 `local` is ZenML's embedded default stack. `s3` keeps the local orchestrator and puts the
+artifacts in S3. `docker` runs every step in a container on this machine (ZenML's
+`local_docker` orchestrator, through a Docker API: a Docker engine or podman's socket), with
 artifacts in S3. `kubernetes` runs every step as a pod on a cluster, with artifacts in S3,
-images built by the local Docker engine and pushed to the team's registry.
+images built through the local Docker API and pushed to the team's registry. Both container
+stacks need a ZenML server (stack/checks.py) and build the step image of stack/images.py.
 """
 
 from __future__ import annotations
@@ -11,12 +14,16 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from stack.settings import KubernetesSettings, S3Settings
+    from stack.settings import DockerStackSettings, KubernetesSettings, S3Settings
 
-RECIPES = ("local", "s3", "kubernetes")
+RECIPES = ("local", "s3", "docker", "kubernetes")
 DEFAULT_STACK = "default"  # ZenML's own name for the embedded default stack (`local`)
 SECRET_NAME = "s3-credentials"  # a ZenML secret: AWS key id, secret key, session token
 SECRET_KEYS = ("aws_access_key_id", "aws_secret_access_key", "aws_session_token")
+# Step containers share the host's network, so they reach a ZenML server and an S3 endpoint
+# on loopback as the client does (podman honours it too). The label lets a user find and
+# prune them (`podman container prune --filter label=iris-mlops.step-container`).
+DOCKER_RUN_ARGS = {"network_mode": "host", "labels": {"iris-mlops.step-container": "true"}}
 
 
 @dataclass(frozen=True)
@@ -67,6 +74,25 @@ def s3_recipe(settings: S3Settings, secret_keys: tuple[str, ...]) -> Recipe:
             s3_artifact_store(settings, secret_keys),
         ),
     )
+
+
+def docker_recipe(
+    settings: DockerStackSettings, s3: S3Settings, secret_keys: tuple[str, ...]
+) -> Recipe:
+    components = [
+        Component(
+            "orchestrator", "docker-orchestrator", "local_docker", {"run_args": DOCKER_RUN_ARGS}
+        ),
+        s3_artifact_store(s3, secret_keys),
+        Component("image_builder", "local-image-builder", "local"),
+    ]
+    if settings.registry_uri:
+        components.append(
+            Component(
+                "container_registry", "docker-registry", "default", {"uri": settings.registry_uri}
+            )
+        )
+    return Recipe("docker", tuple(components))
 
 
 def kubernetes_recipe(

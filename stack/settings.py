@@ -26,6 +26,15 @@ KUBERNETES_VARIABLES = {
     "context": "IRIS_K8S_CONTEXT",
     "namespace": "IRIS_K8S_NAMESPACE",
     "registry_uri": "IRIS_CONTAINER_REGISTRY_URI",
+    "registry_insecure": "IRIS_CONTAINER_REGISTRY_INSECURE",
+}
+DOCKER_VARIABLES = {
+    "registry_uri": "IRIS_DOCKER_REGISTRY_URI",
+    "registry_insecure": "IRIS_DOCKER_REGISTRY_INSECURE",
+}
+STEP_IMAGE_VARIABLES = {
+    "base_image": "IRIS_STEP_BASE_IMAGE",
+    "repository": "IRIS_STEP_IMAGE_REPOSITORY",
 }
 CREDENTIAL_VARIABLES = {
     "aws_access_key_id": "AWS_ACCESS_KEY_ID",
@@ -68,6 +77,25 @@ class KubernetesSettings(BaseModel):
     context: str
     namespace: str = "zenml"
     registry_uri: str
+    registry_insecure: bool = False  # plain HTTP; loopback registries always are
+
+
+class DockerStackSettings(BaseModel):
+    """The docker stack's own settings: all optional (a registry only lets builds be reused)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    registry_uri: str | None = None
+    registry_insecure: bool = False
+
+
+class StepImageSettings(BaseModel):
+    """The image ZenML builds for steps that run outside the client (docker, kubernetes)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    base_image: str | None = None  # None: the image `make base-image` builds
+    repository: str = "iris-mlops-steps"
 
 
 def settings_file() -> Path:
@@ -94,14 +122,14 @@ def _load(model: type[BaseModel], section: str, variables: dict[str, str]):
         problems = []
         for item in error.errors():
             key = str(item["loc"][0])
-            where = f"{variables[key]} or '{section}.{key}' in {settings_file()}"
+            variable = f"{variables[key]} or " if key in variables else ""
+            where = f"{variable}'{section}.{key}' in {settings_file()}"
             if item["type"] == "missing":
                 problems.append(f"{key} is not set (set {where})")
             else:
                 problems.append(f"{key}: {item['msg']} ({where})")
-        raise StackSettingsError(
-            f"The {section} stack needs settings: " + "; ".join(problems)
-        ) from None
+        label = {"step_image": "step image"}.get(section, f"{section} stack")
+        raise StackSettingsError(f"The {label} needs settings: " + "; ".join(problems)) from None
 
 
 def s3_settings() -> S3Settings:
@@ -110,6 +138,14 @@ def s3_settings() -> S3Settings:
 
 def kubernetes_settings() -> KubernetesSettings:
     return _load(KubernetesSettings, "kubernetes", KUBERNETES_VARIABLES)
+
+
+def docker_settings() -> DockerStackSettings:
+    return _load(DockerStackSettings, "docker", DOCKER_VARIABLES)
+
+
+def step_image_settings() -> StepImageSettings:
+    return _load(StepImageSettings, "step_image", STEP_IMAGE_VARIABLES)
 
 
 def s3_credentials() -> dict[str, str]:

@@ -16,12 +16,19 @@ from stack.recipes import (
     SECRET_NAME,
     Component,
     Recipe,
+    docker_recipe,
     kubernetes_recipe,
     s3_recipe,
     zenml_stack_name,
 )
 from stack.s3 import check_bucket
-from stack.settings import StackSettingsError, kubernetes_settings, s3_credentials, s3_settings
+from stack.settings import (
+    StackSettingsError,
+    docker_settings,
+    kubernetes_settings,
+    s3_credentials,
+    s3_settings,
+)
 
 
 def _client():
@@ -119,19 +126,33 @@ def activate(stack_name: str) -> list[str]:
 def build_recipe(name: str) -> Recipe:
     """The recipe with this machine's settings.
 
-    Checks the settings, the optional packages and the S3 bucket before anything is
+    Checks the settings, the optional packages, and everything the stack talks to (ZenML
+    server, Docker API, kubeconfig context, registry, S3 bucket) before anything is
     registered, so a mistake leaves the ZenML store as it was.
     """
+    from stack import checks
+
     s3 = s3_settings()
+    local = docker_settings() if name == "docker" else None
     cluster = kubernetes_settings() if name == "kubernetes" else None
     if cluster is not None:
         require_kubernetes_client()
+    if name in ("docker", "kubernetes"):
+        checks.check_zenml_server(name)
+        checks.check_docker_api()
+    if cluster is not None:
+        checks.check_kube_context(cluster.context)
+        checks.check_registry(cluster.registry_uri, cluster.registry_insecure)
+    if local is not None and local.registry_uri:
+        checks.check_registry(local.registry_uri, local.registry_insecure)
     credentials = s3_credentials() or stored_secret_values()
     check_bucket(s3, credentials)
     keys = tuple(key for key in SECRET_KEYS if key in credentials)
-    if cluster is None:
-        return s3_recipe(s3, keys)
-    return kubernetes_recipe(cluster, s3, keys)
+    if local is not None:
+        return docker_recipe(local, s3, keys)
+    if cluster is not None:
+        return kubernetes_recipe(cluster, s3, keys)
+    return s3_recipe(s3, keys)
 
 
 def require_kubernetes_client() -> None:
@@ -140,7 +161,7 @@ def require_kubernetes_client() -> None:
     except ImportError:
         raise StackSettingsError(
             "The kubernetes stack needs the Kubernetes client, which is not installed: "
-            "run `uv sync --group kubernetes`, then try again."
+            "run `make install-kubernetes` (or `uv sync --group kubernetes`), then try again."
         ) from None
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
+import sys
 from pathlib import Path
 
 import pytest
 
-from stack.recipes import kubernetes_recipe, s3_recipe
+from stack.recipes import docker_recipe, kubernetes_recipe, s3_recipe
 from stack.settings import (
+    DockerStackSettings,
     KubernetesSettings,
     S3Settings,
     StackSettingsError,
@@ -24,6 +25,8 @@ def no_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     for name in ("IRIS_S3_BUCKET", "IRIS_S3_ENDPOINT_URL", "AWS_DEFAULT_REGION"):
         monkeypatch.delenv(name, raising=False)
     for name in ("IRIS_K8S_CONTEXT", "IRIS_K8S_NAMESPACE", "IRIS_CONTAINER_REGISTRY_URI"):
+        monkeypatch.delenv(name, raising=False)
+    for name in ("IRIS_STEP_BASE_IMAGE", "IRIS_STEP_IMAGE_REPOSITORY", "IRIS_DOCKER_REGISTRY_URI"):
         monkeypatch.delenv(name, raising=False)
     settings = tmp_path / "settings.yaml"
     monkeypatch.setenv("IRIS_STACK_SETTINGS", str(settings))
@@ -78,21 +81,60 @@ def test_recipes_hold_secret_references_never_values():
     assert recipe.components[0].configuration["kubernetes_namespace"] == "zenml"
 
 
+def test_the_docker_recipe_runs_steps_in_containers_on_the_host_network():
+    s3 = S3Settings(bucket="b", endpoint_url="http://127.0.0.1:9000")
+    recipe = docker_recipe(DockerStackSettings(), s3, ())
+    assert {c.type: c.flavor for c in recipe.components} == {
+        "orchestrator": "local_docker",
+        "artifact_store": "s3",
+        "image_builder": "local",
+    }
+    run_args = recipe.components[0].configuration["run_args"]
+    assert run_args["network_mode"] == "host"  # reaches a loopback server and S3
+    assert recipe.components[1].configuration == {
+        "path": "s3://b/zenml",
+        "client_kwargs": {"region_name": "us-east-1", "endpoint_url": "http://127.0.0.1:9000"},
+    }
+    with_registry = docker_recipe(DockerStackSettings(registry_uri="127.0.0.1:5000/ml"), s3, ())
+    registry = with_registry.components[-1]
+    assert (registry.type, registry.configuration) == (
+        "container_registry",
+        {"uri": "127.0.0.1:5000/ml"},
+    )
+
+
+def test_step_image_and_docker_settings_come_from_variables(no_settings, monkeypatch):
+    from stack.settings import docker_settings, step_image_settings
+
+    assert step_image_settings().base_image is None  # the image `make base-image` builds
+    assert docker_settings() == DockerStackSettings()
+    monkeypatch.setenv("IRIS_STEP_BASE_IMAGE", "localhost/python:3.11")
+    monkeypatch.setenv("IRIS_DOCKER_REGISTRY_URI", "127.0.0.1:5000/ml")
+    monkeypatch.setenv("IRIS_DOCKER_REGISTRY_INSECURE", "true")
+    assert step_image_settings().base_image == "localhost/python:3.11"
+    assert docker_settings() == DockerStackSettings(
+        registry_uri="127.0.0.1:5000/ml", registry_insecure=True
+    )
+
+
+def test_an_unknown_key_in_the_file_is_named(no_settings):
+    no_settings.write_text("docker:\n  registry: x\n")
+    from stack.settings import docker_settings
+
+    with pytest.raises(StackSettingsError, match=r"registry: Extra inputs .*'docker.registry' in"):
+        docker_settings()
+
+
 def test_stack_kubernetes_without_settings_names_what_is_missing(tmp_path: Path):
     result = run_cli("stack", "kubernetes", cwd=REPO, env=isolated_env(tmp_path))
     assert result.returncode == 1
     assert "Stack not changed: The s3 stack needs settings: bucket is not set" in result.stderr
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("kubernetes") is not None, reason="the kubernetes group is installed"
-)
-def test_stack_kubernetes_without_the_client_says_how_to_install_it(tmp_path: Path):
-    env = isolated_env(tmp_path) | {
-        "IRIS_S3_BUCKET": "team-bucket",
-        "IRIS_K8S_CONTEXT": "prod",
-        "IRIS_CONTAINER_REGISTRY_URI": "registry.example.com/iris",
-    }
-    result = run_cli("stack", "kubernetes", cwd=REPO, env=env)
-    assert result.returncode == 1
-    assert "run `uv sync --group kubernetes`" in result.stderr
+def test_without_the_kubernetes_client_the_switch_says_how_to_install_it(monkeypatch):
+    from stack.switch import require_kubernetes_client
+
+    monkeypatch.setitem(sys.modules, "kubernetes", None)  # as if not installed
+    with pytest.raises(StackSettingsError) as error:
+        require_kubernetes_client()
+    assert "run `make install-kubernetes` (or `uv sync --group kubernetes`)" in str(error.value)

@@ -1,0 +1,107 @@
+"""Podman's Docker-compatible API on a unix socket: the docker stack's engine without Docker.
+
+`make podman-socket` runs it in the foreground; tests start their own. ZenML's image builder
+and `local_docker` orchestrator talk to it through the Docker SDK once DOCKER_HOST names it.
+The socket is a file in a folder only this user can enter: whoever reaches the API can run
+containers as this user, so it never listens on TCP.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import click
+
+
+def default_socket() -> Path:
+    """In the user's runtime folder when there is one, else a private folder under /tmp."""
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    if runtime:
+        return Path(runtime) / "iris-mlops" / "podman.sock"
+    return Path(tempfile.gettempdir()) / f"iris-mlops-podman-{os.getuid()}" / "podman.sock"
+
+
+def docker_host(socket: Path) -> str:
+    return f"unix://{socket}"
+
+
+def service_command(socket: Path) -> list[str]:
+    """No idle timeout (`--time=0`): it lives as long as the process that started it."""
+    return ["podman", "system", "service", "--time=0", docker_host(socket)]
+
+
+def wait_until_up(socket: Path, process: subprocess.Popen, timeout: float = 30) -> None:
+    """Until the Docker SDK gets a version from the socket (or podman has exited)."""
+    import docker
+    from docker.errors import DockerException
+
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"podman system service exited with {process.returncode}")
+        try:
+            client = docker.DockerClient(base_url=docker_host(socket), timeout=2)
+            try:
+                client.version()
+                return
+            finally:
+                client.close()
+        except DockerException:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no Docker API answered at {docker_host(socket)}") from None
+            time.sleep(0.2)
+
+
+def start(socket: Path, env: dict[str, str] | None = None, log: Path | None = None):
+    """Podman's API service on `socket`; returns the process, which the caller stops."""
+    if shutil.which("podman") is None:
+        raise click.ClickException("podman is not installed (Debian: apt-get install podman).")
+    if not socket.parent.exists():
+        socket.parent.mkdir(mode=0o700, parents=True)
+    socket.unlink(missing_ok=True)  # left by a service that was killed
+    output = log.open("w") if log else subprocess.DEVNULL
+    process = subprocess.Popen(
+        service_command(socket), env=env, stdout=output, stderr=subprocess.STDOUT
+    )
+    try:
+        wait_until_up(socket, process)
+    except Exception:
+        process.terminate()
+        process.wait()
+        raise
+    return process
+
+
+@click.command()
+@click.option(
+    "--socket",
+    "socket",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="IRIS_PODMAN_SOCKET",
+    help="Where the socket goes [default: $XDG_RUNTIME_DIR/iris-mlops/podman.sock, or a "
+    "private folder under /tmp].",
+)
+def main(socket: Path | None) -> None:
+    """Serve podman's Docker API on a unix socket until Ctrl+C, and say how to use it."""
+    socket = (socket or default_socket()).absolute()
+    process = start(socket)
+    click.echo(f"Podman's Docker-compatible API on {docker_host(socket)}.")
+    click.echo("In the shell where you switch stacks and run pipelines:\n")
+    click.echo(f"  export DOCKER_HOST={docker_host(socket)}")
+    click.echo("  make stack-docker\n\nCtrl+C stops it.")
+    try:
+        process.wait()
+    except KeyboardInterrupt:
+        process.terminate()
+        process.wait()
+    finally:
+        socket.unlink(missing_ok=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,186 @@
+"""The docker and kubernetes recipes for real: what switching checks before it registers.
+
+One ZenML state for the module, with a moto S3 server, podman's Docker API on a socket of
+its own (its own image store), a local registry, a kubeconfig file (reading contexts needs
+no cluster) and, from the second test on, a local ZenML server. Tests run in file order.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from stack.podman_socket import docker_host
+from stack.podman_socket import start as start_podman_socket
+from stack.s3_server import LOCAL_CREDENTIALS
+from tests.helpers import REPO, run_cli
+from tests.stack.conftest import (
+    CONTAINER_TOOLS,
+    S3Server,
+    isolated_env,
+    podman_store,
+    require_tools,
+    start_registry,
+    start_zenml_server,
+    stop_zenml_server,
+)
+from tests.stack.test_checks import write_kubeconfig
+
+require_tools(CONTAINER_TOOLS)
+pytest.importorskip("kubernetes", reason="the kubernetes group is not installed")
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def state(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("container-stacks")
+
+
+@pytest.fixture(scope="module")
+def env(state: Path, s3_server: S3Server) -> dict[str, str]:
+    """A user's shell for these stacks: S3 settings and credentials, a kubeconfig."""
+    env = isolated_env(state) | podman_store(state / "podman") | LOCAL_CREDENTIALS
+    env.update(
+        IRIS_S3_BUCKET=s3_server.bucket,
+        IRIS_S3_ENDPOINT_URL=s3_server.endpoint,
+        IRIS_BUILD_DIR=str(state / "build"),
+        KUBECONFIG=str(write_kubeconfig(state)),
+        DOCKER_HOST=f"unix://{state}/no-docker-here.sock",
+    )
+    return env
+
+
+@pytest.fixture(scope="module")
+def podman_socket(state: Path, env: dict[str, str]) -> Iterator[str]:
+    """`make podman-socket` with the module's image store; yields its DOCKER_HOST."""
+    socket = state / "sock" / "podman.sock"
+    process = start_podman_socket(socket, env=env, log=state / "podman.log")
+    yield docker_host(socket)
+    process.terminate()
+    process.wait(timeout=60)
+
+
+@pytest.fixture(scope="module")
+def zenml_server(env: dict[str, str]) -> Iterator[str]:
+    url = start_zenml_server(env)
+    yield url
+    stop_zenml_server(env)
+
+
+@pytest.fixture(scope="module")
+def registry(state: Path) -> Iterator[str]:
+    address, process = start_registry(state / "registry")
+    yield address
+    process.terminate()
+    process.wait(timeout=30)
+
+
+def cli(env: dict[str, str], *args: str) -> tuple[int, str]:
+    result = run_cli(*args, cwd=REPO, env=env)
+    return result.returncode, result.stdout + result.stderr
+
+
+def registered(env: dict[str, str]) -> dict:
+    """Stacks, components and the active stack of the state in `env`, as ZenML lists them."""
+    script = (
+        "import json; from zenml.client import Client; c = Client(); print(json.dumps({"
+        "'stacks': sorted(s.name for s in c.list_stacks(size=100).items),"
+        "'components': sorted(x.name for x in c.list_stack_components(size=100).items),"
+        "'active': c.active_stack_model.name}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def kubernetes_env(env: dict[str, str], registry: str, context: str) -> dict[str, str]:
+    return env | {"IRIS_K8S_CONTEXT": context, "IRIS_CONTAINER_REGISTRY_URI": f"{registry}/iris"}
+
+
+def test_container_stacks_refuse_the_embedded_store(env):
+    before = registered(env)
+    code, output = cli(env, "stack", "docker")
+    assert code == 1
+    assert "Stack not changed: The docker stack runs steps outside this process" in output
+    assert "this client uses the embedded SQLite store" in output
+    assert "`make dashboard` (`zenml login --local`)" in output
+    assert "`zenml login <url>`" in output
+
+    k8s = env | {"IRIS_K8S_CONTEXT": "team-cluster", "IRIS_CONTAINER_REGISTRY_URI": "r.example/x"}
+    code, output = cli(k8s, "stack", "kubernetes")
+    assert code == 1
+    assert "a ZenML server the cluster's pods can reach with `zenml login <url>`" in output
+    assert "https://docs.zenml.io/deploying-zenml/deploying-zenml" in output
+    assert "Traceback" not in output
+    assert registered(env) == before
+
+
+def test_the_docker_stack_needs_a_docker_api(env, zenml_server):
+    before = registered(env)
+    code, output = cli(env, "stack", "docker")
+    assert code == 1
+    assert f"No Docker API answers at {env['DOCKER_HOST']}" in output
+    assert "`make podman-socket` and export the DOCKER_HOST it prints" in output
+    assert "Traceback" not in output
+    assert registered(env) == before
+
+
+def test_the_docker_stack_registers_once_through_podmans_socket(env, zenml_server, podman_socket):
+    docker = env | {"DOCKER_HOST": podman_socket}
+    code, output = cli(docker, "stack", "docker")
+    assert code == 0, output
+    for line in (
+        "registered orchestrator 'docker-orchestrator' (local_docker)",
+        "registered artifact store 's3-artifact-store' (s3)",
+        "registered image builder 'local-image-builder' (local)",
+        "activated stack 'docker'",
+        "Active stack: docker",
+    ):
+        assert line in output
+    code, again = cli(docker, "stack", "docker")
+    assert code == 0, again
+    assert "Nothing changed: the docker stack is registered and active." in again
+
+
+def test_a_wrong_kubeconfig_context_is_refused_before_anything_is_registered(
+    env, zenml_server, podman_socket, registry
+):
+    before = registered(env)
+    wrong = kubernetes_env(env, registry, "prod") | {"DOCKER_HOST": podman_socket}
+    code, output = cli(wrong, "stack", "kubernetes")
+    assert code == 1
+    assert (
+        f"Stack not changed: The kubeconfig context 'prod' is not in {env['KUBECONFIG']} "
+        "(contexts there: team-cluster, staging)."
+    ) in output
+    assert "Traceback" not in output
+
+    unserved = kubernetes_env(env, "127.0.0.1:9", "team-cluster") | {"DOCKER_HOST": podman_socket}
+    code, output = cli(unserved, "stack", "kubernetes")
+    assert code == 1
+    assert "The container registry at http://127.0.0.1:9/v2/ is unreachable" in output
+    assert registered(env) == before
+
+
+def test_the_kubernetes_stack_registers_with_a_context_a_registry_and_a_server(
+    env, zenml_server, podman_socket, registry
+):
+    right = kubernetes_env(env, registry, "team-cluster") | {"DOCKER_HOST": podman_socket}
+    code, output = cli(right, "stack", "kubernetes")
+    assert code == 0, output
+    assert "registered orchestrator 'k8s-orchestrator' (kubernetes)" in output
+    assert f"container_registry   k8s-registry (default) {registry}/iris" in output
+    assert "Active stack: kubernetes" in output
+    now = registered(env)
+    assert now["active"] == "kubernetes"
+    assert {"docker", "kubernetes", "s3"} - set(now["stacks"]) == {"s3"}
+
+    code, output = cli(env, "stack", "local")
+    assert code == 0, output
