@@ -14,7 +14,7 @@ export DVC_NO_ANALYTICS := 1
 .DEFAULT_GOAL := help
 .PHONY: help install data data-add run repro serve requirements bento bench bench-image profile test test-fast lint format clean \
 	stack stack-local stack-s3 stack-docker stack-kubernetes install-kubernetes podman-socket s3-server \
-	dvc-remote-s3 dashboard dashboard-stop models \
+	dvc-remote-s3 dashboard dashboard-stop models promote export-model \
 	base-image wheelhouse containerize run-image push-image registry manifests deploy
 
 help: ## List the targets
@@ -50,14 +50,16 @@ run: data ## Train, evaluate and maybe promote on the active ZenML stack
 repro: data ## Train through DVC if the data or code changed (dvc repro); commit the dvc.lock it writes
 	dvc repro
 
-serve: install ## Serve the production model: HTTP API and web page on PORT (3000)
+serve: install ## Serve the production model: HTTP API and web page on PORT (3000); exports it first
+	python run.py export
 	cd service && bentoml serve --port $(PORT)
 
 requirements: install ## Export the serving group of uv.lock to service/requirements.txt (the image's pins)
 	uv export --frozen --only-group serving --no-hashes --no-emit-project --no-header \
 	  --no-annotate --output-file service/requirements.txt >/dev/null
 
-bento: install ## Build a bento (service + production model) with bentoml build
+bento: install ## Build a bento (service + production model) with bentoml build; exports it first
+	python run.py export
 	cd service && bentoml build
 
 test: install-kubernetes ## Run the whole test suite (slow tests included)
@@ -124,6 +126,13 @@ dashboard: install ## Start the local ZenML dashboard and print its URL (pipelin
 dashboard-stop: install ## Stop the local ZenML dashboard
 	python -m stack.dashboard stop
 
+promote: install ## Make VERSION=N production by hand (a rollback, say) and export it for serving
+	@test -n "$(VERSION)" || { echo "Set VERSION, e.g. make promote VERSION=3 (make models lists them)"; exit 1; }
+	python run.py promote $(VERSION)
+
+export-model: install ## Export production (or VERSION=N) into BentoML's store; serve/bento do it too
+	python run.py export $(if $(VERSION),--version $(VERSION))
+
 models: install ## List the model versions: stage, metrics, run, data md5
 	python run.py models
 
@@ -143,6 +152,7 @@ wheelhouse: install ## Download the image's packages as wheels into WHEELHOUSE, 
 	python run.py image wheels $(WHEELHOUSE)
 
 containerize: install ## Bento of the production model as an OCI image (BACKEND=docker|podman|buildah; OFFLINE=1)
+	python run.py export
 	python run.py image build --backend $(BACKEND) $(if $(OFFLINE),--wheelhouse $(WHEELHOUSE))
 
 run-image: install ## Run the newest image on PORT (3000) in the foreground, as make serve does

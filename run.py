@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 from pathlib import Path
@@ -41,15 +40,6 @@ def cli(context: click.Context, config_path: Path, no_cache: bool) -> None:
         train(config_path, no_cache)
 
 
-def quiet_data_errors() -> None:
-    """Bad data is the user's to fix: show our message, not ZenML's traceback of it."""
-    from steps.validation import HideDataErrorTraceback
-
-    logging.getLogger("zenml.orchestrators.local.local_orchestrator").addFilter(
-        HideDataErrorTraceback()
-    )
-
-
 def stop(error: Exception) -> None:
     """The one way a command ends in failure: its message, the production line, the status."""
     from pipelines.runner import PRODUCTION_UNCHANGED
@@ -62,9 +52,9 @@ def stop(error: Exception) -> None:
 
 def train(config_path: Path, no_cache: bool) -> None:
     from pipelines.run_report import format_summary, write_reports
-    from pipelines.runner import RunStopped, run_training
+    from pipelines.runner import RunStopped, quiet_expected_failures, run_training
 
-    quiet_data_errors()
+    quiet_expected_failures()
     try:
         summary = run_training(config_path, no_cache, click.echo)
     except RunStopped as error:
@@ -174,9 +164,9 @@ def predict_one(values: tuple[float, ...], model_name: str) -> None:
 
 def predict_file(input_path: Path, output: Path, config_path: Path, model_name: str) -> None:
     from pipelines.run_report import format_batch_summary
-    from pipelines.runner import RunStopped, run_batch_inference
+    from pipelines.runner import RunStopped, quiet_expected_failures, run_batch_inference
 
-    quiet_data_errors()
+    quiet_expected_failures()
     try:
         summary = run_batch_inference(input_path, config_path, model_name)
     except RunStopped as error:
@@ -243,6 +233,8 @@ def promote_command(context: click.Context, number: int, model_name: str | None)
     except (UnknownModel, ModelUnavailable) as error:
         stop(RunStopped(f"Not promoted: {error}."))
     was = f"was version {previous}" if previous else "there was none"
+    if previous == number:
+        was = "it already was"
     click.echo(
         f"{name} version {number} is production ({was}); serving export {export.tag}.\n"
         "Serve it: make serve"

@@ -7,6 +7,7 @@ every stack, whether the step ran in this process or in a container.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,6 +31,48 @@ class StepFailure:
     step: str
     type: str
     message: str
+    outage: bool
+
+
+def is_outage(error: BaseException) -> bool:
+    """The storage (or another service) stopped answering: nothing the run's code did."""
+    from botocore.exceptions import ConnectionError as BotoConnectionError
+    from botocore.exceptions import HTTPClientError
+
+    return isinstance(error, (ConnectionError, TimeoutError, BotoConnectionError, HTTPClientError))
+
+
+def is_expected(error: BaseException) -> bool:
+    """Bad data or an outage, anywhere in the exception's chain: no traceback helps there."""
+    from steps.validation import DataValidationError
+
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, DataValidationError) or is_outage(current):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
+class QuietExpectedFailures(logging.Filter):
+    """On the terminal, bad data and outages are one line each; step logs keep tracebacks."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None and is_expected(record.exc_info[1]):
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+def quiet_expected_failures() -> None:
+    """Put the filter on ZenML's console handler (on the root logger; ZenML adds it)."""
+    import zenml  # noqa: F401  (its import sets up the handlers)
+
+    for handler in logging.getLogger().handlers:
+        if type(handler).__name__ == "ZenMLConsoleHandler":
+            handler.addFilter(QuietExpectedFailures())
 
 
 def unique_run_name(pipeline_name: str) -> str:
@@ -37,8 +80,12 @@ def unique_run_name(pipeline_name: str) -> str:
     return f"{pipeline_name}-{datetime.now().strftime('%Y_%m_%d-%H_%M_%S_%f')}"
 
 
-def step_failure(run_name: str) -> StepFailure | None:
-    """The failed step of a run, as the failure hook recorded it (steps/promotion.py)."""
+def step_failure(run_name: str, raised: BaseException) -> StepFailure | None:
+    """The failed step of a run, and why: as the failure hook recorded it (steps/promotion.py).
+
+    A step that failed before its code ran (loading its inputs, say) has no record: then the
+    error raised here says why, unless it is only a container's exit.
+    """
     from zenml.client import Client
     from zenml.enums import ExecutionStatus
 
@@ -46,15 +93,29 @@ def step_failure(run_name: str) -> StepFailure | None:
         run = Client().get_pipeline_run(run_name)
     except KeyError:
         return None
-    for name, step in run.steps.items():
-        if step.status == ExecutionStatus.FAILED:
-            metadata = step.run_metadata
-            return StepFailure(
-                name,
-                str(metadata.get("failure_type", "error")),
-                str(metadata.get("failure", "see the step's logs in the dashboard")),
-            )
-    return None
+    failed = [name for name, step in run.steps.items() if step.status == ExecutionStatus.FAILED]
+    if not failed:
+        return None
+    metadata = run.steps[failed[0]].run_metadata
+    if "failure_type" in metadata:
+        kind, message = str(metadata["failure_type"]), str(metadata["failure"])
+        outage = kind in OUTAGE_TYPES
+    elif type(raised).__name__ == "ContainerError":
+        kind, message, outage = "error", "the step's container failed (see its logs)", False
+    else:
+        kind, message, outage = type(raised).__name__, str(raised), is_expected(raised)
+    return StepFailure(failed[0], kind, message, outage)
+
+
+# What the failure hook records of an outage, by exception type name.
+OUTAGE_TYPES = {
+    "ReadTimeoutError",
+    "ConnectTimeoutError",
+    "EndpointConnectionError",
+    "ConnectionClosedError",
+    "ConnectionError",
+    "TimeoutError",
+}
 
 
 def explain_failure(action: str, run_name: str, error: BaseException) -> RunStopped:
@@ -63,15 +124,23 @@ def explain_failure(action: str, run_name: str, error: BaseException) -> RunStop
     A step in a container reaches the client as a container error holding an escaped
     traceback; the failure hook's record is the same on every orchestrator.
     """
-    failure = step_failure(run_name)
+    failure = step_failure(run_name, error)
     if failure is None:
         return RunStopped(f"{action} failed before any step ran: {type(error).__name__}: {error}")
     if failure.type == "DataValidationError":
         return RunStopped(f"{action} stopped: {failure.message}")
-    return RunStopped(f"{action} stopped at step {failure.step}: {failure.type}: {failure.message}")
+    hint = (
+        "\nThe storage stopped answering: run again once it is back (`python run.py stack` "
+        "shows where the artifacts go)."
+        if failure.outage
+        else ""
+    )
+    return RunStopped(
+        f"{action} stopped at step {failure.step}: {failure.type}: {failure.message}{hint}"
+    )
 
 
-def check_before_run(config_path: Path | None = None) -> None:
+def check_before_run(action: str, config_path: Path | None = None) -> None:
     """The config, then the active artifact store: problems found before ZenML starts a run."""
     if config_path is not None:
         from steps.config_models import ConfigError, check_training_config
@@ -86,7 +155,11 @@ def check_before_run(config_path: Path | None = None) -> None:
     try:
         check_active_artifact_store()
     except S3Unavailable as error:
-        raise RunStopped(f"Not started: {error}\nNothing was run.") from None
+        unchanged = "; the production model was not changed" if config_path else ""
+        raise RunStopped(
+            f"{action} not started: {error}\nNothing was run{unchanged}.",
+            production_unchanged=False,
+        ) from None
 
 
 def stage(path: str | Path, artifact_name: str, action: str):
@@ -100,11 +173,35 @@ def stage(path: str | Path, artifact_name: str, action: str):
         raise RunStopped(f"{action} stopped: {error}") from None
 
 
+def lost_cached_artifacts(pipeline_name: str) -> bool:
+    """Did the active store lose outputs of the pipeline's last completed run?
+
+    ZenML's cache reuses them without looking, and the run would fail in a later step.
+    One existence check per output of that run in this store.
+    """
+    from zenml.client import Client
+
+    client = Client()
+    store = client.active_stack.artifact_store
+    runs = client.list_pipeline_runs(
+        pipeline_name=pipeline_name, status="completed", sort_by="desc:created", size=1
+    ).items
+    outputs = (
+        artifact
+        for run in runs
+        for step in run.steps.values()
+        for artifacts in step.outputs.values()
+        for artifact in artifacts
+        if artifact.artifact_store_id == store.id
+    )
+    return any(not store.exists(artifact.uri) for artifact in outputs)
+
+
 def run_training(config_path: Path, no_cache: bool, say: Callable[[str], None]) -> dict[str, Any]:
     """Check, stage the data, run the training pipeline; the run's summary, or RunStopped."""
     import yaml
 
-    check_before_run(config_path)
+    check_before_run("Training", config_path)
     dataset_path = yaml.safe_load(config_path.read_text())["parameters"]["dataset"]["path"]
 
     from pipelines.inputs import TRAINING_DATA, data_revision
@@ -113,10 +210,10 @@ def run_training(config_path: Path, no_cache: bool, say: Callable[[str], None]) 
     from stack.images import pipeline_settings
 
     staged = stage(dataset_path, TRAINING_DATA, "Training")
-    if staged.store_lost_it and not no_cache:
+    if not no_cache and (staged.store_lost_it or lost_cached_artifacts("training")):
         say(
-            "The artifact store no longer holds what ZenML's cache points at (was the S3 "
-            "server restarted empty?): every step runs again this time."
+            "The artifact store no longer holds artifacts that ZenML's cache points at (an "
+            "S3 server restarted empty, files deleted?): every step runs again this time."
         )
         no_cache = True
     run_name = unique_run_name("training")
@@ -141,7 +238,7 @@ def run_batch_inference(input_path: Path, config_path: Path, model_name: str) ->
     """Check production is there and loadable, stage the file, run batch inference."""
     from stack.models import ModelUnavailable, production_version, reachable_classifier
 
-    check_before_run()
+    check_before_run("Prediction")
     production = production_version(model_name)
     if production is None:
         raise RunStopped(

@@ -14,7 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from service.model_store import NoServingModel, latest_export
-from stack.models import load_classifier, model_version, production_version
+from stack.models import (
+    load_classifier,
+    model_version,
+    production_version,
+    reachable_classifier,
+)
 
 # Metadata the promotion step logs on a model version and the service shows in /model.
 CARRIED_METADATA = (
@@ -119,8 +124,9 @@ def discard_export(tag: str) -> None:
 def promote(model_name: str, number: int) -> tuple[int | None, Export]:
     """Set version `number` as production by hand, exported first so serving follows.
 
-    A version whose classifier cannot be loaded raises ModelUnavailable before the stage
-    changes: production stays what it was.
+    A version whose classifier the artifact store cannot deliver raises ModelUnavailable
+    before the stage changes, even if this machine's BentoML store still holds a copy:
+    production stays what it was.
     """
     from datetime import datetime, timezone
 
@@ -128,6 +134,7 @@ def promote(model_name: str, number: int) -> tuple[int | None, Export]:
     from zenml.enums import ModelStages
 
     version = model_version(model_name, number)
+    reachable_classifier(version)
     previous = production_version(model_name)
     export = export_version(model_name, number)
     try:

@@ -139,6 +139,8 @@ def version_row(version, run_name: str) -> VersionRow:
     promotion = meta.get("promotion") or {}
     if "failed_step" in meta:
         note = f"run failed at {meta['failed_step']}"
+    elif manual := meta.get("manual_promotion"):
+        note = f"promoted by hand (`python run.py promote`) at {manual['at']}"
     elif promotion:
         note = ("promoted: " if promotion.get("promote") else "not promoted: ") + promotion.get(
             "reason", ""

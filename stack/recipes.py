@@ -44,12 +44,20 @@ def zenml_stack_name(recipe: str) -> str:
     return DEFAULT_STACK if recipe == "local" else recipe
 
 
+# botocore's own defaults wait 60 s per read and retry each call (and s3fs retries each call
+# 5 times on top): an endpoint that stops answering mid-run would hang a step for many
+# minutes. These end such a run in about a minute with the endpoint named; a healthy S3
+# answers each request well within them.
+S3_TIMEOUTS = {"connect_timeout": 5, "read_timeout": 10, "retries": {"total_max_attempts": 1}}
+
+
 def s3_artifact_store(settings: S3Settings, secret_keys: tuple[str, ...]) -> Component:
     """The S3 artifact store; credentials are `{{secret.key}}` references, never values."""
     configuration: dict = {
         "path": settings.artifact_path,
         "client_kwargs": {"region_name": settings.region}
         | ({"endpoint_url": settings.endpoint_url} if settings.endpoint_url else {}),
+        "config_kwargs": S3_TIMEOUTS,
     }
     names = {"aws_access_key_id": "key", "aws_secret_access_key": "secret"}
     names["aws_session_token"] = "token"

@@ -55,6 +55,20 @@ def check_bucket(settings: S3Settings, credentials: dict[str, str]) -> None:
         ) from None
 
 
+def bound_retries(store) -> None:
+    """One try per call at s3fs's level, in this process; botocore's own settings still apply.
+
+    s3fs retries each call 5 times on a timeout (`S3FileSystem.retries`, used by
+    `s3fs.core._error_wrapper`), on top of botocore's retries, and ZenML's S3 artifact
+    store offers no setting for it: an S3 server that stops answering mid-run held a local
+    run for about 7 minutes. Only ZenML's own subclass is changed (DVC's s3fs keeps its
+    default). tests/stack/test_s3_faults.py fails if the attribute goes away.
+    """
+    filesystem_class = type(store.filesystem)
+    if filesystem_class.__name__ == "ZenMLS3Filesystem":
+        filesystem_class.retries = 1
+
+
 def check_artifact_store(store) -> None:
     """Raise S3Unavailable unless this artifact store (a ZenML StackComponent) answers.
 
@@ -62,6 +76,7 @@ def check_artifact_store(store) -> None:
     """
     if store.flavor != "s3":
         return
+    bound_retries(store)
     config = store.config  # secret references resolve here, through the ZenML store
     client_kwargs = config.client_kwargs or {}
     settings = S3Settings(

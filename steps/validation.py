@@ -6,7 +6,6 @@ pandera runs the per-column rules; the few table-level rules it cannot phrase we
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated
 
@@ -24,16 +23,6 @@ MAX_LINES_SHOWN = 8
 
 class DataValidationError(ValueError):
     """The data breaks the schema; the message lists every problem found."""
-
-
-class HideDataErrorTraceback(logging.Filter):
-    """A data error is the user's to fix, not a crash: log its message without the traceback."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.exc_info and isinstance(record.exc_info[1], DataValidationError):
-            record.exc_info = None
-            record.exc_text = None
-        return True
 
 
 def _numbers(series: pd.Series) -> pd.Series:
