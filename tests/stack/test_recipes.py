@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from stack.recipes import docker_recipe, kubernetes_recipe, s3_recipe
+from stack.recipes import S3_TIMEOUTS, docker_recipe, kubernetes_recipe, s3_recipe
 from stack.settings import (
     DockerStackSettings,
     KubernetesSettings,
@@ -67,6 +67,7 @@ def test_recipes_hold_secret_references_never_values():
     assert store.configuration == {
         "path": "s3://team-bucket/zenml",
         "client_kwargs": {"region_name": "eu-west-1", "endpoint_url": "http://minio:9000"},
+        "config_kwargs": S3_TIMEOUTS,  # an endpoint that stops answering fails a step in time
         "key": "{{s3-credentials.aws_access_key_id}}",
         "secret": "{{s3-credentials.aws_secret_access_key}}",
     }
@@ -94,6 +95,7 @@ def test_the_docker_recipe_runs_steps_in_containers_on_the_host_network():
     assert recipe.components[1].configuration == {
         "path": "s3://b/zenml",
         "client_kwargs": {"region_name": "us-east-1", "endpoint_url": "http://127.0.0.1:9000"},
+        "config_kwargs": S3_TIMEOUTS,
     }
     with_registry = docker_recipe(DockerStackSettings(registry_uri="127.0.0.1:5000/ml"), s3, ())
     registry = with_registry.components[-1]
