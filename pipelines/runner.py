@@ -162,6 +162,27 @@ def check_before_run(action: str, config_path: Path | None = None) -> None:
         ) from None
 
 
+def stack_settings(action: str, unchanged: bool) -> dict[str, Any]:
+    """The active stack's run settings; for steps in containers, the Docker API is asked first.
+
+    The switch checked it too, but a podman socket or Docker engine may have stopped since.
+    """
+    from stack.checks import StackUnavailable, check_docker_api
+    from stack.images import pipeline_settings
+    from stack.settings import StackSettingsError
+
+    try:
+        settings = pipeline_settings()
+        if settings:  # the step image is built through the Docker API (docker, kubernetes)
+            check_docker_api()
+    except (StackSettingsError, StackUnavailable) as error:
+        also = "; the production model was not changed" if unchanged else ""
+        raise RunStopped(
+            f"{action} not started: {error}\nNothing was run{also}.", production_unchanged=False
+        ) from None
+    return settings
+
+
 def stage(path: str | Path, artifact_name: str, action: str):
     """The input file as an artifact of the active store (pipelines/inputs.py)."""
     from pipelines.inputs import stage_file
@@ -207,8 +228,8 @@ def run_training(config_path: Path, no_cache: bool, say: Callable[[str], None]) 
     from pipelines.inputs import TRAINING_DATA, data_revision
     from pipelines.run_report import collect_summary
     from pipelines.training import training_pipeline
-    from stack.images import pipeline_settings
 
+    settings = stack_settings("Training", unchanged=True)
     staged = stage(dataset_path, TRAINING_DATA, "Training")
     if not no_cache and (staged.store_lost_it or lost_cached_artifacts("training")):
         say(
@@ -218,7 +239,7 @@ def run_training(config_path: Path, no_cache: bool, say: Callable[[str], None]) 
         no_cache = True
     run_name = unique_run_name("training")
     options: dict[str, Any] = {"config_path": str(config_path), "run_name": run_name}
-    if settings := pipeline_settings():
+    if settings:
         options["settings"] = settings
     if no_cache:
         options["enable_cache"] = False
@@ -254,12 +275,12 @@ def run_batch_inference(input_path: Path, config_path: Path, model_name: str) ->
     from pipelines.batch_inference import batch_inference_pipeline
     from pipelines.inputs import BATCH_INPUT
     from pipelines.run_report import collect_batch_summary
-    from stack.images import pipeline_settings
 
+    settings = stack_settings("Prediction", unchanged=False)
     staged = stage(input_path, BATCH_INPUT, "Prediction")
     run_name = unique_run_name("batch_inference")
     options: dict[str, Any] = {"config_path": str(config_path), "run_name": run_name}
-    if settings := pipeline_settings():
+    if settings:
         options["settings"] = settings
     configured = batch_inference_pipeline.with_options(**options)
     try:

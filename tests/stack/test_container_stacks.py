@@ -95,6 +95,13 @@ def test_the_docker_stack_registers_once_through_podmans_socket(env, zenml_serve
     assert code == 0, again
     assert "Nothing changed: the docker stack is registered and active." in again
 
+    # The socket a run is given does not answer: the run says so before anything starts.
+    code, output = cli(env, "--no-cache")
+    assert code == 1
+    assert f"Training not started: No Docker API answers at {env['DOCKER_HOST']}" in output
+    assert "Nothing was run; the production model was not changed." in output
+    assert "Traceback" not in output
+
 
 def test_a_wrong_kubeconfig_context_is_refused_before_anything_is_registered(
     env, zenml_server, podman_socket, registry
