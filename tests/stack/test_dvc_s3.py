@@ -9,7 +9,7 @@ import pytest
 
 from stack.s3_server import LOCAL_CREDENTIALS
 from tests.stack.conftest import S3Server
-from tests.test_dvc import dvc, project  # noqa: F401  (the fixture: a fresh copy of the project)
+from tests.test_dvc import dvc, project, run  # noqa: F401  (the fixture: a fresh copy of the project)
 
 pytestmark = pytest.mark.slow
 
@@ -17,17 +17,33 @@ pytestmark = pytest.mark.slow
 def test_push_and_pull_through_the_s3_remote(
     project: Path,  # noqa: F811
     s3_server: S3Server,
-    monkeypatch: pytest.MonkeyPatch,
 ):
-    for name, value in LOCAL_CREDENTIALS.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     assert "s3" in dvc("remote", "list", cwd=project)
     # What `make dvc-remote-s3` does with IRIS_S3_BUCKET and IRIS_S3_ENDPOINT_URL.
     dvc("remote", "modify", "--local", "s3", "url", f"s3://{s3_server.bucket}/dvc", cwd=project)
     dvc("remote", "modify", "--local", "s3", "endpointurl", s3_server.endpoint, cwd=project)
+    # Moto's placeholder credentials, in the project's untracked local config.
+    dvc(
+        "remote",
+        "modify",
+        "--local",
+        "s3",
+        "access_key_id",
+        LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        cwd=project,
+    )
+    dvc(
+        "remote",
+        "modify",
+        "--local",
+        "s3",
+        "secret_access_key",
+        LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        cwd=project,
+    )
+    dvc("remote", "modify", "--local", "s3", "region", "us-east-1", cwd=project)
 
-    dvc("repro", "raw", cwd=project)
+    run("make", "-o", "install", "data", cwd=project)  # a fresh clone: Iris bootstrapped
     raw = project / "data" / "raw" / "iris.csv"
     original = raw.read_bytes()
     dvc("push", "-r", "s3", cwd=project)
