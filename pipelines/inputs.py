@@ -40,7 +40,9 @@ def stage_file(path: str | Path, artifact_name: str) -> StagedFile:
         artifact=artifact_name, version=f"startswith:{prefix}", sort_by="desc:created", size=50
     ).items
     for version in recorded:
-        if store.exists(f"{version.uri}/{PathMaterializer.FILE_NAME}"):
+        # The store's path may have changed since (another bucket, same component).
+        inside = version.uri.startswith(store.path)
+        if inside and store.exists(f"{version.uri}/{PathMaterializer.FILE_NAME}"):
             return StagedFile(version.id, md5, store_lost_it=False)
     suffix = f"-{len(recorded) + 1}" if recorded else ""
     saved = save_artifact(

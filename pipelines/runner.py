@@ -215,7 +215,11 @@ def lost_cached_artifacts(pipeline_name: str) -> bool:
         for artifact in artifacts
         if artifact.artifact_store_id == store.id
     )
-    return any(not store.exists(artifact.uri) for artifact in outputs)
+    # An output outside the store's path (re-pointed at another bucket) is lost to it too.
+    return any(
+        not (artifact.uri.startswith(store.path) and store.exists(artifact.uri))
+        for artifact in outputs
+    )
 
 
 def run_training(config_path: Path, no_cache: bool, say: Callable[[str], None]) -> dict[str, Any]:

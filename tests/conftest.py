@@ -33,6 +33,7 @@ os.environ.update(
 )
 os.environ.pop("ZENML_REPOSITORY_PATH", None)
 os.environ.pop("ZENML_STORE_URL", None)
+os.environ.pop("ZENML_LOCAL_STORES_PATH", None)  # would put every test's SQLite store in one place
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -71,7 +71,9 @@ def test_the_kubernetes_export_adds_the_client_pods_import():
 
 
 def test_local_stores_point_at_an_empty_folder_unless_set(tmp_path, monkeypatch):
-    monkeypatch.delenv(LOCAL_STORES_VARIABLE, raising=False)
+    # Recorded by monkeypatch first, so the variable the function sets is undone afterwards.
+    monkeypatch.setenv(LOCAL_STORES_VARIABLE, "unset below")
+    monkeypatch.delenv(LOCAL_STORES_VARIABLE)
     folder = isolate_local_stores(tmp_path)
     assert folder == tmp_path / "container_local_stores" and folder.is_dir()
     assert list(folder.iterdir()) == []
