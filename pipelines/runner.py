@@ -8,6 +8,7 @@ every stack, whether the step ran in this process or in a container.
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -67,12 +68,32 @@ class QuietExpectedFailures(logging.Filter):
 
 
 def quiet_expected_failures() -> None:
-    """Put the filter on ZenML's console handler (on the root logger; ZenML adds it)."""
+    """Put the filter on ZenML's console handler (on the root logger; ZenML adds it).
+
+    Also quiets the second report of an outage: an S3 file that could not be written
+    (step logs) fails again in its `__del__` when garbage-collected, and Python prints
+    that "Exception ignored in" traceback through `sys.unraisablehook`.
+    """
     import zenml  # noqa: F401  (its import sets up the handlers)
 
     for handler in logging.getLogger().handlers:
         if type(handler).__name__ == "ZenMLConsoleHandler":
             handler.addFilter(QuietExpectedFailures())
+    sys.unraisablehook = quiet_unraisable_outages(sys.unraisablehook)
+
+
+def quiet_unraisable_outages(default: Callable[[Any], None]) -> Callable[[Any], None]:
+    """An unraisable outage error becomes one debug line; anything else goes to `default`."""
+
+    def hook(unraisable: Any) -> None:
+        if unraisable.exc_value is not None and is_expected(unraisable.exc_value):
+            logging.getLogger(__name__).debug(
+                "Ignored in %r: %s", unraisable.object, unraisable.exc_value
+            )
+            return
+        default(unraisable)
+
+    return hook
 
 
 def unique_run_name(pipeline_name: str) -> str:
