@@ -5,6 +5,10 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 UV_VERSION := 0.13.9
 PORT ?= 3000
+HOST ?=
+# The training config every command follows: its model, its data (`make serve CONFIG=mine.yaml`).
+CONFIG ?= configs/training.yaml
+RUN := python run.py --config $(CONFIG)
 
 # The environment's tools come first (DVC stages call `python`). run.py turns ZenML's
 # analytics off itself; this covers DVC's for every dvc call made here.
@@ -38,29 +42,30 @@ $(VENV)/.kubernetes: $(VENV)/.installed
 
 install-kubernetes: $(VENV)/.kubernetes ## Add the Kubernetes client (uv group `kubernetes`) to .venv
 
-data: install ## Get data/raw/iris.csv through DVC (dvc pull; on a fresh remote, Iris is written and cached)
-	python -m data.get_data
+# The data file DVC tracks for `dvc repro`: params.yaml's `data`, the config's dataset file.
+DATA := $(shell sed -n 's/^data: *//p' params.yaml)
 
-data-add: install ## Record your own data/raw/iris.csv with DVC (dvc add); then git commit, dvc push
-	dvc add data/raw/iris.csv
+data: install ## Get the data (params.yaml's data) through DVC: dvc pull; Iris on a fresh remote
+	python -m data.get_data $(DATA).dvc
 
-run: data ## Train, evaluate and maybe promote on the active ZenML stack
-	python run.py
+data-add: install ## Record your own data file (params.yaml's data) with DVC; then git commit, dvc push
+	dvc add $(DATA)
+
+run: data ## Train, evaluate and maybe promote on the active ZenML stack (CONFIG=)
+	$(RUN)
 
 repro: data ## Train through DVC if the data or code changed (dvc repro); commit the dvc.lock it writes
 	dvc repro
 
-serve: install ## Serve the production model: HTTP API and web page on PORT (3000); exports it first
-	python run.py export
-	cd service && bentoml serve --port $(PORT)
+serve: install ## Serve CONFIG's production model: HTTP API and web page on PORT (3000); exports it first
+	$(RUN) serve --port $(PORT) $(if $(HOST),--host $(HOST))
 
 requirements: install ## Export the serving group of uv.lock to service/requirements.txt (the image's pins)
 	uv export --frozen --only-group serving --no-hashes --no-emit-project --no-header \
 	  --no-annotate --output-file service/requirements.txt >/dev/null
 
-bento: install ## Build a bento (service + production model) with bentoml build; exports it first
-	python run.py export
-	cd service && bentoml build
+bento: install ## Build a bento (service + CONFIG's production model) with bentoml build; exports it first
+	$(RUN) bento
 
 test: install-kubernetes ## Run the whole test suite (slow tests included)
 	python -m pytest
@@ -128,13 +133,13 @@ dashboard-stop: install ## Stop the local ZenML dashboard
 
 promote: install ## Make VERSION=N production by hand (a rollback, say) and export it for serving
 	@test -n "$(VERSION)" || { echo "Set VERSION, e.g. make promote VERSION=3 (make models lists them)"; exit 1; }
-	python run.py promote $(VERSION)
+	$(RUN) promote $(VERSION)
 
 export-model: install ## Export production (or VERSION=N) into BentoML's store; serve/bento do it too
-	python run.py export $(if $(VERSION),--version $(VERSION))
+	$(RUN) export $(if $(VERSION),--version $(VERSION))
 
-models: install ## List the model versions: stage, metrics, run, data md5
-	python run.py models
+models: install ## List the model versions (VERSION=N: that version's whole story)
+	$(RUN) models $(if $(VERSION),--version $(VERSION))
 
 # Container image and cluster (see README: "Containers and deployment").
 BACKEND ?= docker
@@ -152,8 +157,8 @@ wheelhouse: install ## Download the image's packages as wheels into WHEELHOUSE, 
 	python run.py image wheels $(WHEELHOUSE)
 
 containerize: install ## Bento of the production model as an OCI image (BACKEND=docker|podman|buildah; OFFLINE=1)
-	python run.py export
-	python run.py image build --backend $(BACKEND) $(if $(OFFLINE),--wheelhouse $(WHEELHOUSE))
+	$(RUN) export
+	$(RUN) image build --backend $(BACKEND) $(if $(OFFLINE),--wheelhouse $(WHEELHOUSE))
 
 run-image: install ## Run the newest image on PORT (3000) in the foreground, as make serve does
 	python run.py image run --backend $(BACKEND) --port $(PORT)

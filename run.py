@@ -15,7 +15,6 @@ os.environ.setdefault("ZENML_AUTO_OPEN_DASHBOARD", "false")
 
 PROJECT = Path(__file__).resolve().parent
 DEFAULT_CONFIG = PROJECT / "configs" / "training.yaml"
-BATCH_CONFIG = PROJECT / "configs" / "batch_inference.yaml"
 REPORTS = Path("reports")
 
 
@@ -61,7 +60,17 @@ def train(config_path: Path, no_cache: bool) -> None:
         stop(error)
     write_reports(summary, REPORTS)
     summary["export"] = export_for_serving(summary["model_name"])
+    summary["serve_command"] = serve_command_for(config_path)
     click.echo("\n" + format_summary(summary))
+
+
+def serve_command_for(config_path: Path) -> str:
+    """The command that serves this config's model, as the summary suggests it."""
+    config = config_path.resolve()
+    if config == DEFAULT_CONFIG:
+        return "make serve"
+    shown = config.relative_to(PROJECT) if config.is_relative_to(PROJECT) else config
+    return f"make serve CONFIG={shown}"
 
 
 def export_for_serving(model_name: str, number: int | None = None):
@@ -92,33 +101,28 @@ def export_for_serving(model_name: str, number: int | None = None):
     type=click.Path(dir_okay=False, path_type=Path),
     help="Where the batch predictions go [default: INPUT's name + .predictions.csv].",
 )
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=BATCH_CONFIG,
-    show_default="configs/batch_inference.yaml",
-    help="ZenML run config of the batch inference pipeline (and the model's name).",
-)
+@click.pass_context
 def predict(
-    values: tuple[float, ...], input_path: Path | None, output: Path | None, config_path: Path
+    context: click.Context,
+    values: tuple[float, ...],
+    input_path: Path | None,
+    output: Path | None,
 ) -> None:
-    """Predict with the production model: one row from VALUES, or a CSV file with --input.
+    """Predict with the production model of the --config's model: one row from VALUES, or a
+    CSV file with --input.
 
     \b
     python run.py predict 5.1 3.5 1.4 0.2
-    python run.py predict --input new.csv --output new.predictions.csv
+    python run.py --config mine.yaml predict --input new.csv --output new.predictions.csv
     """
     if bool(values) == bool(input_path):
         raise click.UsageError("give either the feature VALUES of one row, or --input FILE.csv")
-    import yaml
-
-    model_name = yaml.safe_load(config_path.read_text())["model"]["name"]
+    model_name = model_from(context, None)
     if values:
         predict_one(values, model_name)
     else:
         output = output or input_path.with_name(f"{input_path.stem}.predictions.csv")
-        predict_file(input_path, output, config_path, model_name)
+        predict_file(input_path, output, model_name)
 
 
 def predict_one(values: tuple[float, ...], model_name: str) -> None:
@@ -162,13 +166,13 @@ def predict_one(values: tuple[float, ...], model_name: str) -> None:
     )
 
 
-def predict_file(input_path: Path, output: Path, config_path: Path, model_name: str) -> None:
+def predict_file(input_path: Path, output: Path, model_name: str) -> None:
     from pipelines.run_report import format_batch_summary
     from pipelines.runner import RunStopped, quiet_expected_failures, run_batch_inference
 
     quiet_expected_failures()
     try:
-        summary = run_batch_inference(input_path, config_path, model_name)
+        summary = run_batch_inference(input_path, model_name)
     except RunStopped as error:
         stop(error)
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -182,9 +186,14 @@ model_option = click.option(
 
 
 def model_from(context: click.Context, model_name: str | None) -> str:
-    from stack.models import model_name_from_config
+    """`--model`, else the model the root --config trains: every command follows one config."""
+    from pipelines.runner import RunStopped
+    from steps.config_models import ConfigError, configured_model_name
 
-    return model_name or model_name_from_config(context.find_root().params["config_path"])
+    try:
+        return model_name or configured_model_name(context.find_root().params["config_path"])
+    except ConfigError as error:
+        stop(RunStopped(str(error), status=2, production_unchanged=False))
 
 
 @cli.command("export")
@@ -194,23 +203,68 @@ def model_from(context: click.Context, model_name: str | None) -> str:
 def export_command(context: click.Context, number: int | None, model_name: str | None) -> None:
     """Export production (or --version N) from the artifact store into BentoML's store.
 
-    `make serve`, `make bento` and `make containerize` run this first; it writes nothing
-    when the store's newest export already is that version.
+    `serve`, `bento` and `make containerize` run this first; it writes nothing when the
+    store's newest export already is that version.
     """
+    name = model_from(context, model_name)
+    export = export_or_stop(name, number)
+    done = "Exported" if export.created else "Already exported"
+    click.echo(f"{done}: {name} version {export.version} as BentoML model {export.tag}")
+
+
+def export_or_stop(name: str, number: int | None = None):
+    """The export `export`, `serve` and `bento` start from, or the reason there is none."""
     from pipelines.runner import RunStopped, production_unavailable
     from service.export import NothingToExport, export_version
     from stack.models import ModelUnavailable, UnknownModel
 
-    name = model_from(context, model_name)
     try:
-        export = export_version(name, number)
+        return export_version(name, number)
     except (NothingToExport, UnknownModel) as error:
         stop(RunStopped(str(error), production_unchanged=False))
     except ModelUnavailable as error:
         message = production_unavailable(error) if number is None else f"Model {error}."
         stop(RunStopped(message, production_unchanged=False))
-    done = "Exported" if export.created else "Already exported"
-    click.echo(f"{done}: {name} version {export.version} as BentoML model {export.tag}")
+
+
+@cli.command("serve")
+@click.option("--port", type=click.IntRange(1, 65535), default=3000, show_default=True)
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, help="0.0.0.0 serves other machines too."
+)
+@model_option
+@click.pass_context
+def serve_command(context: click.Context, port: int, host: str, model_name: str | None) -> None:
+    """Serve the --config's production model: its HTTP API and web page (`bentoml serve`).
+
+    Exports it first; the service is told which model to load (`--arg model=NAME`).
+    """
+    name = model_from(context, model_name)
+    export = export_or_stop(name)
+    click.echo(f"Serving {name} version {export.version} on http://{host}:{port}/ui (Ctrl+C stops)")
+    os.chdir(PROJECT / "service")
+    command = [sys.executable, "-m", "bentoml", "serve", "--host", host, "--port", str(port)]
+    os.execv(sys.executable, [*command, "--arg", f"model={name}"])
+
+
+@cli.command("bento")
+@model_option
+@click.pass_context
+def bento_command(context: click.Context, model_name: str | None) -> None:
+    """Build a bento of the --config's production model (`bentoml build`), exported first.
+
+    The bento is named after the model and records which model it serves, so
+    `bentoml serve <bento>` starts with no setting after `bentoml import` elsewhere.
+    """
+    from service.containers import ImageError, build_bento
+
+    name = model_from(context, model_name)
+    export = export_or_stop(name)
+    try:
+        tag = build_bento(name)
+    except ImageError as error:
+        stop(error)
+    click.echo(f"Built bento {tag} ({name} version {export.version}): bentoml serve {tag}")
 
 
 @cli.command("promote")

@@ -92,7 +92,16 @@ def image_measures(work: Path, log: Path) -> dict[str, dict[str, float]]:
     results["base image"] = {"seconds": base.seconds, "mb": size_mb(env, "python:3.11-slim")}
 
     builds = {
-        "ours": [sys.executable, "run.py", "image", "build", "--backend", "podman"],
+        "ours": [
+            sys.executable,
+            "run.py",
+            "image",
+            "build",
+            "--model",
+            MODEL,
+            "--backend",
+            "podman",
+        ],
         "BentoML default recipe": default_recipe_bento(work, env, log),
     }
     for name, command in builds.items():

@@ -48,7 +48,10 @@ def format_summary(summary: dict[str, Any]) -> str:
             f"Production now version {summary['production_version'] or 'none'}",
         ]
         + (
-            [f"Serving        version {export.version}: BentoML model {export.tag} (make serve)"]
+            [
+                f"Serving        version {export.version}: BentoML model {export.tag} "
+                f"({summary.get('serve_command', 'make serve')})"
+            ]
             if (export := summary.get("export"))
             else []
         )

@@ -70,7 +70,8 @@ class QuietExpectedFailures(logging.Filter):
 def quiet_expected_failures() -> None:
     """Put the filter on ZenML's console handler (on the root logger; ZenML adds it).
 
-    Also quiets the second report of an outage: an S3 file that could not be written
+    Also flushes ZenML's log export before exit (Python 3.12), and quiets the second
+    report of an outage: an S3 file that could not be written
     (step logs) fails again in its `__del__` when garbage-collected, and Python prints
     that "Exception ignored in" traceback through `sys.unraisablehook`.
     """
@@ -80,6 +81,37 @@ def quiet_expected_failures() -> None:
         if type(handler).__name__ == "ZenMLConsoleHandler":
             handler.addFilter(QuietExpectedFailures())
     sys.unraisablehook = quiet_unraisable_outages(sys.unraisablehook)
+    flush_log_export_before_exit()
+
+
+def flush_log_export_before_exit() -> None:
+    """Flush ZenML's OpenTelemetry log export at exit, before `logging.shutdown` does.
+
+    `logging.shutdown` (an atexit callback) flushes every handler ever made, ZenML's
+    `LoggingHandler` of its OTel log store among them; that flush
+    (opentelemetry/instrumentation/logging/handler.py, `LoggingHandler.flush`) starts a
+    thread, which Python 3.12 refuses at interpreter shutdown: "Exception ignored in atexit
+    callback" and a traceback after every successful run. atexit runs callbacks last-in
+    first-out, so this one runs before logging's: it flushes in this thread, then makes the
+    handler's later flush a no-op. tests/pipelines/test_runner.py fails if upstream changes.
+    """
+    import atexit
+
+    atexit.register(flush_otel_log_handlers)
+
+
+def flush_otel_log_handlers() -> None:
+    try:
+        from opentelemetry.instrumentation.logging.handler import LoggingHandler
+    except ImportError:
+        return
+    for reference in list(logging._handlerList):  # every handler made, as logging.shutdown sees
+        handler = reference()
+        if isinstance(handler, LoggingHandler):
+            provider = getattr(handler, "_logger_provider", None)
+            if callable(getattr(provider, "force_flush", None)):
+                provider.force_flush()
+            handler.flush = lambda: None  # type: ignore[method-assign]
 
 
 def quiet_unraisable_outages(default: Callable[[Any], None]) -> Callable[[Any], None]:
@@ -167,9 +199,10 @@ def check_before_run(action: str, config_path: Path | None = None) -> None:
         from steps.config_models import ConfigError, check_training_config
 
         try:
-            check_training_config(config_path)
+            parameters = check_training_config(config_path)
         except ConfigError as error:
             raise RunStopped(f"Training not started: {error}", status=2) from None
+        check_dvc_data(config_path, parameters.dataset.path)
 
     from stack.s3 import S3Unavailable, check_active_artifact_store
 
@@ -181,6 +214,30 @@ def check_before_run(action: str, config_path: Path | None = None) -> None:
             f"{action} not started: {error}\nNothing was run{unchanged}.",
             production_unchanged=False,
         ) from None
+
+
+def check_dvc_data(config_path: Path, dataset_path: str) -> None:
+    """Under `dvc repro`, the data DVC tracks for the stage is the data the config trains on.
+
+    dvc.yaml cannot read a path out of the config it names, so params.yaml names both; a
+    mismatch would train on one file while DVC versions another.
+    """
+    import os
+
+    import yaml
+
+    root = os.environ.get("DVC_ROOT")
+    if not os.environ.get("DVC_STAGE") or not root or not (Path(root) / "params.yaml").is_file():
+        return
+    params = yaml.safe_load((Path(root) / "params.yaml").read_text()) or {}
+    tracked = params.get("data")
+    if tracked and (Path(root) / tracked).resolve() != (Path(root) / dataset_path).resolve():
+        raise RunStopped(
+            f"Training not started: params.yaml has data: {tracked}, but {config_path} "
+            f"trains on {dataset_path}. Set `data: {dataset_path}` in params.yaml, so DVC "
+            "versions the data this config reads.",
+            status=2,
+        )
 
 
 def stack_settings(action: str, unchanged: bool) -> dict[str, Any]:
@@ -280,8 +337,12 @@ def run_training(config_path: Path, no_cache: bool, say: Callable[[str], None]) 
     return collect_summary(run, configured.configuration.model.name)
 
 
-def run_batch_inference(input_path: Path, config_path: Path, model_name: str) -> dict[str, Any]:
-    """Check production is there and loadable, stage the file, run batch inference."""
+def run_batch_inference(input_path: Path, model_name: str) -> dict[str, Any]:
+    """Check production is there and loadable, stage the file, run batch inference.
+
+    The model is the training config's (`model_name`), pinned at its production version
+    when the run starts: no second config to keep in step with the first.
+    """
     from stack.models import ModelUnavailable, production_version, reachable_classifier
 
     check_before_run("Prediction")
@@ -303,8 +364,14 @@ def run_batch_inference(input_path: Path, config_path: Path, model_name: str) ->
 
     settings = stack_settings("Prediction", unchanged=False)
     staged = stage(input_path, BATCH_INPUT, "Prediction")
+    from zenml import Model
+    from zenml.enums import ModelStages
+
     run_name = unique_run_name("batch_inference")
-    options: dict[str, Any] = {"config_path": str(config_path), "run_name": run_name}
+    options: dict[str, Any] = {
+        "model": Model(name=model_name, version=ModelStages.PRODUCTION),
+        "run_name": run_name,
+    }
     if settings:
         options["settings"] = settings
     configured = batch_inference_pipeline.with_options(**options)

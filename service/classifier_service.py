@@ -1,8 +1,9 @@
 """The HTTP service: predictions from the production model, its lineage, and a web page.
 
-`bentoml serve service` starts it (see the README). The model is the newest export of the
-training pipeline's promotions, i.e. the production version; it is declared as a class
-attribute so `bentoml build` packs it into the bento.
+`python run.py serve` (or `cd service && bentoml serve`) starts it (see the README). The
+model is the newest export of a model's promotions, i.e. its production version; it is
+declared as a class attribute so `bentoml build` packs it into the bento, whose name
+follows the model.
 """
 
 import os
@@ -26,18 +27,40 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse
 from starlette.routing import Route
 
-MODEL_NAME = os.environ.get("SERVING_MODEL", "iris_classifier")
 MAX_RECORDS = int(os.environ.get("SERVING_MAX_RECORDS", "1000"))
 MAX_BATCH_ROWS = int(os.environ.get("SERVING_MAX_BATCH_ROWS", "100000"))
 WORKERS = int(os.environ.get("SERVING_WORKERS", "1"))  # processes; one per core at most
 PAGE = Path(__file__).with_name("static") / "index.html"
+NOTHING_PROMOTED = (
+    "Nothing was promoted yet: train and promote one with `make run` (or `python run.py`) first."
+)
 
+
+def served_model_name() -> str:
+    """Which model to serve, so no variable has to follow a bento to another machine.
+
+    `--arg model=NAME` (`python run.py serve`/`bento` pass it; a built bento records it),
+    else SERVING_MODEL, else the newest export in BentoML's store, which inside a bento is
+    the store of the bento's own models.
+    """
+    chosen = getattr(bentoml.use_arguments(), "model", None) or os.environ.get("SERVING_MODEL")
+    if chosen:
+        return chosen
+    exports = [model for model in bentoml.models.list() if model.info.labels.get("zenml_model")]
+    if not exports:
+        raise SystemExit(f"No exported model in the BentoML store ({store()}). {NOTHING_PROMOTED}")
+    return max(exports, key=lambda model: model.info.creation_time).tag.name
+
+
+def store() -> str:
+    return os.environ.get("BENTOML_HOME", "~/bentoml")
+
+
+MODEL_NAME = served_model_name()
 MODEL = bentoml.models.BentoModel(f"{MODEL_NAME}:latest")
 if MODEL.stored is None:  # checked here: BentoML would otherwise go looking in BentoCloud
     raise SystemExit(
-        f"No model '{MODEL_NAME}' in the BentoML store "
-        f"({os.environ.get('BENTOML_HOME', '~/bentoml')}). Nothing was promoted yet: "
-        "train and promote one with `make run` (or `python run.py`) first."
+        f"No model '{MODEL_NAME}' in the BentoML store ({store()}). {NOTHING_PROMOTED}"
     )
 INFO = MODEL.stored.info
 FEATURES: list[dict[str, Any]] = INFO.metadata["features"]
@@ -83,7 +106,7 @@ pages = Starlette(routes=[Route("/model", get_model), Route("/ui", get_page)])
 
 
 @bentoml.asgi_app(pages, path="/")
-@bentoml.service(name="classifier", traffic={"timeout": 60}, workers=WORKERS)
+@bentoml.service(name=f"{MODEL_NAME}_service", traffic={"timeout": 60}, workers=WORKERS)
 class Classifier:
     """The APIs are async: a prediction takes about a millisecond, so it runs on the event
     loop instead of a thread pool, where concurrent requests would fight over the GIL."""

@@ -51,14 +51,19 @@ def wheels_command(folder: Path) -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Build with no network, installing from these wheels (podman, buildah).",
 )
-def build_command(backend: str, wheelhouse: Path | None) -> None:
-    """Bento of the production model, then `bentoml containerize` it."""
+@click.option("--model", "model_name", help="[default: model.name in the training --config]")
+def build_command(backend: str, wheelhouse: Path | None, model_name: str | None) -> None:
+    """Bento of the --config's production model, then `bentoml containerize` it."""
     from service.containers import containerize
+    from steps.config_models import configured_model_name
+
+    root = click.get_current_context().find_root()
+    model_name = model_name or configured_model_name(root.params["config_path"])
 
     how = "with no network" if wheelhouse else "(about a minute)"
     click.echo(f"Building the bento, then its image with {backend} {how}...")
     try:
-        record = containerize(backend, wheelhouse)
+        record = containerize(backend, model_name, wheelhouse)
     except ImageError as error:
         fail("Image not built", error)
     click.echo(

@@ -74,9 +74,13 @@ def has_image(backend: str, reference: str) -> bool:
     return run(command, check=False).returncode == 0
 
 
-def build_bento() -> str:
-    """`bentoml build` of the service with the production export; returns the bento tag."""
-    output = run([sys.executable, "-m", "bentoml", "build", "--output", "tag"], cwd=SERVICE_DIR)
+def build_bento(model_name: str) -> str:
+    """`bentoml build` of the service with the model's newest export; returns the bento tag.
+
+    `--arg model=` is recorded in the bento, which then serves that model wherever it goes.
+    """
+    command = ["build", "--output", "tag", "--arg", f"model={model_name}"]
+    output = run([sys.executable, "-m", "bentoml", *command], cwd=SERVICE_DIR)
     return output.stdout.strip().splitlines()[-1].removeprefix("__tag__:")
 
 
@@ -130,7 +134,7 @@ def offline_options(wheelhouse: Path) -> list[str]:
     ]
 
 
-def containerize(backend: str, wheelhouse: Path | None = None) -> dict[str, str]:
+def containerize(backend: str, model_name: str, wheelhouse: Path | None = None) -> dict[str, str]:
     """Build a bento of the production model and an image of it; record and return its facts.
 
     With a wheelhouse (`download_wheels`) the build runs with no network (podman, buildah).
@@ -147,7 +151,7 @@ def containerize(backend: str, wheelhouse: Path | None = None) -> dict[str, str]
             f"`make base-image BACKEND={backend}` builds it here without a registry.",
             file=sys.stderr,
         )
-    bento_tag = build_bento()
+    bento_tag = build_bento(model_name)
     name, version = bento_tag.split(":")
     labels = model_labels(bento_tag)
     command = [

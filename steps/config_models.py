@@ -138,3 +138,14 @@ def load_class(path: str) -> type:
         return getattr(importlib.import_module(module_name), class_name)
     except (ImportError, AttributeError, ValueError) as error:
         raise ValueError(f"cannot import estimator {path!r}: {error}") from error
+
+
+def configured_model_name(path: str | Path) -> str:
+    """The model a config trains: the name every other command (predict, export, serve) uses."""
+    try:
+        raw = yaml.safe_load(Path(path).read_text())
+        return str(raw["model"]["name"])
+    except (yaml.YAMLError, TypeError, KeyError) as error:
+        raise ConfigError(
+            f"{path}: needs `model: name:`, the model to version and serve"
+        ) from error

@@ -44,11 +44,11 @@ def run_cli(
     )
 
 
-def batch_config(folder: Path, model_name: str) -> Path:
-    """configs/batch_inference.yaml for another model name."""
-    config = yaml.safe_load((REPO / "configs" / "batch_inference.yaml").read_text())
+def model_config(folder: Path, model_name: str) -> Path:
+    """configs/training.yaml for another model name: what every command reads the model from."""
+    config = shipped_config()
     config["model"]["name"] = model_name
-    path = folder / f"batch-{model_name}.yaml"
+    path = folder / f"config-{model_name}.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
 

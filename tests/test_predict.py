@@ -10,14 +10,14 @@ import pytest
 from zenml.client import Client
 from zenml.enums import ModelStages
 
-from tests.helpers import batch_config, run_cli
+from tests.helpers import model_config, run_cli
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def config(served_model: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return batch_config(tmp_path_factory.mktemp("batch"), served_model)
+    return model_config(tmp_path_factory.mktemp("batch"), served_model)
 
 
 def production_number(model_name: str) -> str:
@@ -25,7 +25,7 @@ def production_number(model_name: str) -> str:
 
 
 def test_one_row_prints_species_probability_and_version(config, served_model, tmp_path):
-    result = run_cli("predict", "--config", str(config), "6.3", "3.3", "6.0", "2.5", cwd=tmp_path)
+    result = run_cli("--config", str(config), "predict", "6.3", "3.3", "6.0", "2.5", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("virginica (probability 1.00)")
     assert result.stdout.strip().endswith(
@@ -46,7 +46,7 @@ def test_one_row_prints_species_probability_and_version(config, served_model, tm
     ],
 )
 def test_one_bad_row_is_refused_with_the_reason(config, tmp_path, values, message):
-    result = run_cli("predict", "--config", str(config), *values, cwd=tmp_path)
+    result = run_cli("--config", str(config), "predict", *values, cwd=tmp_path)
     assert result.returncode == 2
     assert message in result.stderr
 
@@ -54,7 +54,7 @@ def test_one_bad_row_is_refused_with_the_reason(config, tmp_path, values, messag
 def test_one_row_with_nothing_exported_says_what_to_do(config, tmp_path):
     empty = {**os.environ, "BENTOML_HOME": str(tmp_path / "empty")}
     result = run_cli(
-        "predict", "--config", str(config), "5", "3", "1", "0.2", cwd=tmp_path, env=empty
+        "--config", str(config), "predict", "5", "3", "1", "0.2", cwd=tmp_path, env=empty
     )
     assert result.returncode == 1
     assert "nothing was promoted yet" in result.stderr and "make run" in result.stderr
@@ -69,7 +69,7 @@ def test_a_file_gets_labels_probabilities_and_version(config, served_model, iris
     source = tmp_path / "new.csv"
     truth.drop(columns="species").to_csv(source, index=False)
 
-    result = run_cli("predict", "--config", str(config), "--input", str(source), cwd=tmp_path)
+    result = run_cli("--config", str(config), "predict", "--input", str(source), cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     output = tmp_path / "new.predictions.csv"
     assert f"Written to     {output}" in result.stdout
@@ -96,7 +96,7 @@ def test_a_drifted_file_is_flagged_and_recorded(config, iris_csv, tmp_path):
     output = tmp_path / "out" / "preds.csv"
 
     result = run_cli(
-        "predict", "--config", str(config), "--input", str(source), "--output", str(output),
+        "--config", str(config), "predict", "--input", str(source), "--output", str(output),
         cwd=tmp_path,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
@@ -115,7 +115,7 @@ def test_a_bad_file_names_column_and_line_and_writes_nothing(config, iris_csv, t
     source = tmp_path / "bad.csv"
     frame.to_csv(source, index=False)
 
-    result = run_cli("predict", "--config", str(config), "--input", str(source), cwd=tmp_path)
+    result = run_cli("--config", str(config), "predict", "--input", str(source), cwd=tmp_path)
     assert result.returncode == 1
     assert "nothing was predicted" in result.stderr
     assert "column 'sepal_width'" in result.stderr and "line 6" in result.stderr
@@ -124,15 +124,15 @@ def test_a_bad_file_names_column_and_line_and_writes_nothing(config, iris_csv, t
 
 
 def test_a_file_with_no_production_model_says_what_to_do(tmp_path, iris_csv):
-    config = batch_config(tmp_path, "never_trained")
-    result = run_cli("predict", "--config", str(config), "--input", str(iris_csv), cwd=tmp_path)
+    config = model_config(tmp_path, "never_trained")
+    result = run_cli("--config", str(config), "predict", "--input", str(iris_csv), cwd=tmp_path)
     assert result.returncode == 1
     assert "No production version of 'never_trained'" in result.stderr
 
 
 def test_values_and_input_together_are_a_usage_error(config, iris_csv, tmp_path):
     result = run_cli(
-        "predict", "--config", str(config), "--input", str(iris_csv), "1", cwd=tmp_path
+        "--config", str(config), "predict", "--input", str(iris_csv), "1", cwd=tmp_path
     )
     assert result.returncode == 2
     assert "either the feature VALUES" in result.stderr

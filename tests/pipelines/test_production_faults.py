@@ -13,7 +13,7 @@ from zenml.client import Client
 from zenml.enums import ModelStages
 
 from service.model_store import latest_export
-from tests.helpers import REPO, batch_config, run_cli, training_config
+from tests.helpers import REPO, model_config, run_cli, training_config
 from tests.service.conftest import start_server, stop_server
 
 pytestmark = pytest.mark.slow
@@ -66,7 +66,7 @@ def test_lost_production_model_blocks_nothing_and_a_person_decides(tmp_path, iri
     assert f"The production model '{MODEL}' version 1 cannot be loaded" in export.stderr
     assert "python run.py promote N" in export.stderr
     predict, output = cli(
-        "predict", "--config", str(batch_config(tmp_path, MODEL)), "--input", str(iris_csv),
+        "--config", str(model_config(tmp_path, MODEL)), "predict", "--input", str(iris_csv),
         cwd=tmp_path,
     )  # fmt: skip
     assert predict.returncode == 1

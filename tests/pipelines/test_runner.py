@@ -37,3 +37,36 @@ def test_an_outage_met_again_in_garbage_collection_prints_no_traceback():
     # Anything else still reaches the user in full.
     assert "ValueError: a bug, not an outage" in result.stderr
     assert result.stderr.count("Traceback") == 1
+
+
+def test_opentelemetry_still_flushes_its_log_handler_in_a_new_thread():
+    """The reason for flush_log_export_before_exit: if upstream stops starting a thread in
+    LoggingHandler.flush, the workaround can go."""
+    import threading
+
+    from opentelemetry.instrumentation.logging.handler import LoggingHandler
+
+    flushed_in: list[threading.Thread] = []
+
+    class Provider:
+        def get_logger(self, *args, **kwargs):
+            return None
+
+        def force_flush(self) -> None:
+            flushed_in.append(threading.current_thread())
+
+    handler = LoggingHandler(logger_provider=Provider())
+    handler.flush()
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread() and not thread.daemon:
+            thread.join(timeout=5)
+    assert flushed_in and flushed_in[0] is not threading.main_thread()
+
+    # The workaround flushes in this thread, and later flushes do nothing.
+    from pipelines.runner import flush_otel_log_handlers
+
+    flushed_in.clear()
+    flush_otel_log_handlers()
+    assert flushed_in == [threading.current_thread()]
+    handler.flush()
+    assert flushed_in == [threading.current_thread()]

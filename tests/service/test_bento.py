@@ -15,7 +15,7 @@ from packaging.requirements import Requirement
 from zenml.client import Client
 from zenml.enums import ModelStages
 
-from tests.helpers import REPO
+from tests.helpers import REPO, model_config, run_cli
 from tests.service.conftest import start_server, stop_server
 
 BENTOFILE = REPO / "service" / "bentofile.yaml"
@@ -71,13 +71,11 @@ def bentoml(*args: str, cwd: Path, home: Path) -> str:
 @pytest.mark.slow
 def test_built_bento_carries_the_model_and_serves_from_another_store(served_model, tmp_path):
     home = Path(os.environ["BENTOML_HOME"])
-    env = {"SERVING_MODEL": served_model}
-    os.environ.update(env)  # the build imports the service, which finds the model by name
-    try:
-        output = bentoml("build", "--output", "tag", cwd=REPO / "service", home=home)
-    finally:
-        os.environ.pop("SERVING_MODEL")
-    tag = output.strip().splitlines()[-1].removeprefix("__tag__:")
+    config = model_config(tmp_path, served_model)
+    built = run_cli("--config", str(config), "bento", cwd=tmp_path)
+    assert built.returncode == 0, built.stdout[-2000:] + built.stderr[-2000:]
+    tag = built.stdout.strip().splitlines()[-1].rpartition("bentoml serve ")[2]
+    assert tag.startswith(f"{served_model}_service:")  # the bento is named after its model
     archive = tmp_path / "service.bento"
     bentoml("export", tag, str(archive), cwd=tmp_path, home=home)
 
@@ -87,9 +85,8 @@ def test_built_bento_carries_the_model_and_serves_from_another_store(served_mode
     listed = bentoml("models", "list", "-o", "json", cwd=tmp_path, home=elsewhere)
     assert served_model in listed
 
-    url, process = start_server(
-        tag, tmp_path, tmp_path / "serve.log", BENTOML_HOME=str(elsewhere), **env
-    )
+    # No setting names the model: the bento recorded it.
+    url, process = start_server(tag, tmp_path, tmp_path / "serve.log", BENTOML_HOME=str(elsewhere))
     try:
         response = httpx.post(
             f"{url}/predict",

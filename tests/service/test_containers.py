@@ -91,8 +91,8 @@ def base(podman_store: None, tmp_path_factory: pytest.TempPathFactory) -> str:
 
 def build(backend: str, build_dir: Path, served_model: str, *options: str) -> dict[str, str]:
     """`make containerize BACKEND=...`; returns the record run/push/deploy read."""
-    env = {**os.environ, "IRIS_BUILD_DIR": str(build_dir), "SERVING_MODEL": served_model}
-    command = ("image", "build", "--backend", backend, *options)
+    env = {**os.environ, "IRIS_BUILD_DIR": str(build_dir)}
+    command = ("image", "build", "--model", served_model, "--backend", backend, *options)
     result = run_cli(*command, cwd=REPO, timeout=900, env=env)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
     print(result.stdout)
@@ -125,8 +125,6 @@ def start_image(image: dict, log: Path) -> tuple[str, subprocess.Popen]:
             "podman",
             "--port",
             str(port),
-            "--env",
-            f"SERVING_MODEL={image['model'].split(':')[0]}",
             "--env",
             "SERVING_MAX_RECORDS=50",
         ],
@@ -231,8 +229,6 @@ def test_the_image_runs_as_kubernetes_runs_it(image):
         "no-new-privileges",
         "--user",
         "1034:1034",
-        "--env",
-        f"SERVING_MODEL={image['model'].split(':')[0]}",
         "--publish",
         f"{port}:3000",
         image["image"],

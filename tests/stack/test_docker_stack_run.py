@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import REPO, batch_config, run_cli, training_config
+from tests.helpers import REPO, model_config, run_cli, training_config
 from tests.stack.conftest import CONTAINER_TOOLS, require_tools
 
 require_tools((*CONTAINER_TOOLS, "debootstrap"))
@@ -215,13 +215,13 @@ def test_training_runs_every_step_in_a_container_without_the_clients_disk(
 
 def test_the_promoted_version_is_what_serving_gets(env, container_state):
     result = run_cli(
+        "--config",
+        str(model_config(container_state, MODEL)),
         "predict",
         "5.1",
         "3.5",
         "1.4",
         "0.2",
-        "--config",
-        str(batch_config(container_state, MODEL)),
         cwd=container_state,
         env=env,
     )
