@@ -70,3 +70,32 @@ def test_opentelemetry_still_flushes_its_log_handler_in_a_new_thread():
     assert flushed_in == [threading.current_thread()]
     handler.flush()
     assert flushed_in == [threading.current_thread()]
+
+
+def test_under_dvc_the_config_must_train_on_the_data_dvc_tracks(tmp_path, monkeypatch):
+    import pytest
+
+    from pipelines.runner import RunStopped, check_dvc_data
+
+    (tmp_path / "params.yaml").write_text("config: configs/mine.yaml\ndata: data/raw/mine.csv\n")
+    monkeypatch.setenv("DVC_ROOT", str(tmp_path))
+    monkeypatch.setenv("DVC_STAGE", "train")
+    check_dvc_data(tmp_path / "configs/mine.yaml", "data/raw/mine.csv")
+    check_dvc_data(tmp_path / "configs/mine.yaml", str(tmp_path / "data/raw/mine.csv"))
+    with pytest.raises(RunStopped) as stopped:
+        check_dvc_data(tmp_path / "configs/mine.yaml", "data/raw/iris.csv")
+    assert stopped.value.status == 2
+    assert "params.yaml has data: data/raw/mine.csv" in str(stopped.value)
+    assert "Set `data: data/raw/iris.csv` in params.yaml" in str(stopped.value)
+
+    monkeypatch.delenv("DVC_STAGE")  # outside `dvc repro`, params.yaml does not matter
+    check_dvc_data(tmp_path / "configs/mine.yaml", "data/raw/iris.csv")
+
+
+def test_the_shipped_params_name_the_shipped_config_and_its_data():
+    import yaml
+
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    config = yaml.safe_load((REPO / params["config"]).read_text())
+    assert config["parameters"]["dataset"]["path"] == params["data"]
+    assert (REPO / f"{params['data']}.dvc").is_file()
