@@ -10,7 +10,7 @@ from pathlib import Path
 
 from benchmarks.measure import Measure, median_measure
 from benchmarks.workspace import PYTHON, REPO, exported_model_file
-from tests.helpers import batch_config
+from tests.helpers import model_config
 
 ROW = ["6.3", "3.3", "6.0", "2.5"]
 TARGET = 1.2
@@ -18,12 +18,12 @@ TARGET = 1.2
 
 def predict_pair(work: Path, env: dict[str, str], model_name: str) -> dict[str, dict]:
     """The two commands, ready for run_benchmarks.side_by_side."""
-    config = batch_config(work, model_name)
+    config = model_config(work, model_name)
     model_file = exported_model_file(env, model_name)
     common = {"cwd": work, "env": env}
     return {
         "ours": {
-            "command": [PYTHON, str(REPO / "run.py"), "predict", "--config", str(config), *ROW],
+            "command": [PYTHON, str(REPO / "run.py"), "--config", str(config), "predict", *ROW],
             **common,
         },
         "plain": {

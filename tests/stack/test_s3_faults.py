@@ -121,10 +121,8 @@ def test_outage_restart_and_loss_of_the_store_never_block_the_next_run(tmp_path,
         promoted = run_cli("--config", str(config), "promote", "5", cwd=tmp_path, env=env)
         assert promoted.returncode == 0, promoted.stderr[-3000:]
         assert "version 5 is production (was version 3)" in promoted.stdout
-        batch = tmp_path / "batch.yaml"
-        batch.write_text(f"model:\n  name: {MODEL}\n  version: production\n")
         one_row = run_cli(
-            "predict", "--config", str(batch), "5.1", "3.5", "1.4", "0.2", cwd=tmp_path, env=env
+            "--config", str(config), "predict", "5.1", "3.5", "1.4", "0.2", cwd=tmp_path, env=env
         )
         assert one_row.stdout.strip().endswith(f"{MODEL} version 5"), one_row.stderr
     finally:
