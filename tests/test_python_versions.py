@@ -28,7 +28,7 @@ def python_312() -> str | None:
 def test_a_run_on_python_312_prints_no_traceback_after_its_summary(tmp_path, iris_csv):
     python = python_312()
     if python is None:
-        if os.environ.get("CI"):
+        if os.environ.get("IRIS_REQUIRE_PYTHON312") == "1":  # set by .ci/run
             pytest.fail("CI needs a Python 3.12 (python3.12 on PATH, or pyenv's)")
         pytest.skip("no Python 3.12 here")
     venv = tmp_path / "venv312"
