@@ -59,12 +59,15 @@ EXAMPLE_FILES = frozenset(
     {f"{EXAMPLE_DATA}.dvc", "data/raw/.gitignore", "data/make_iris.py", "data/get_data.py"}
 )
 EXAMPLE_SECTIONS = {"configs/training.yaml": ("parameters", "dataset")}
-# Names pointing at the example data, kept wherever they appear.
-EXAMPLE_NAMES = re.compile(
-    r"iris\.csv|(?:make|write|load)_iris(?![A-Za-z0-9_])|Iris data", re.IGNORECASE
-)
 # The word the example data goes by; left over elsewhere, it becomes GENERIC_WORD.
 DATASET_WORD = Path(EXAMPLE_DATA).stem
+# Names pointing at the example data, kept wherever they appear (built from DATASET_WORD so
+# that a generated project's copy of this module, renamed by these rules, keeps them too).
+EXAMPLE_NAMES = re.compile(
+    rf"{re.escape(Path(EXAMPLE_DATA).name)}|(?:make|write|load)_{DATASET_WORD}(?![A-Za-z0-9_])"
+    rf"|{DATASET_WORD} data",
+    re.IGNORECASE,
+)
 GENERIC_WORD = "example"
 # The DVC local remote (.dvc/config): a new project gets a folder of its own.
 TEMPLATE_DVC_REMOTE = "/tmp/dvcstore"

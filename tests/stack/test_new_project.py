@@ -44,7 +44,7 @@ def test_names_derived_from_the_project():
         "churn-mlops",
         "CHURN_",
     )
-    assert make_names(TEMPLATE.project) == TEMPLATE
+    assert make_names(TEMPLATE.project).project == TEMPLATE.project
 
 
 @pytest.mark.parametrize("bad", [{"project": "9lives"}, {"model": "a model!"}, {"bucket": "B"}])
