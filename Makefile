@@ -18,7 +18,7 @@ export DVC_NO_ANALYTICS := 1
 .DEFAULT_GOAL := help
 .PHONY: help install data data-add run repro serve requirements bento bench bench-image profile test test-fast lint format clean \
 	stack stack-local stack-s3 stack-docker stack-kubernetes install-kubernetes podman-socket s3-server \
-	dvc-remote-s3 dashboard dashboard-stop models promote export-model \
+	dvc-remote-s3 dashboard dashboard-stop models promote export-model new-project \
 	base-image wheelhouse containerize run-image push-image registry manifests deploy
 
 help: ## List the targets
@@ -175,6 +175,10 @@ manifests: install ## Write Kubernetes manifests for the pushed image (build/kub
 
 deploy: install ## Apply the manifests with kubectl on its current context (DEPLOY_ARGS=--namespace x)
 	python run.py deploy $(DEPLOY_ARGS)
+
+new-project: install ## Start your own project from this one in DEST (asks for project, model, bucket names)
+	@test -n "$(DEST)" || { echo "Set DEST, e.g. make new-project DEST=../churn-mlops"; exit 1; }
+	python run.py new-project $(DEST)
 
 clean: ## Remove the environment, caches, reports and the raw CSV (make data restores it)
 	rm -rf $(VENV) .pytest_cache .ruff_cache reports data/raw/iris.csv

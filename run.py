@@ -297,8 +297,10 @@ def promote_command(context: click.Context, number: int, model_name: str | None)
 
 from service.cli import deploy_command, image_command  # noqa: E402  (light: no ZenML import)
 from stack.cli import models_command, stack_command  # noqa: E402
+from stack.new_project import new_project_command  # noqa: E402
 
 cli.add_command(stack_command)
+cli.add_command(new_project_command)
 cli.add_command(models_command)
 cli.add_command(image_command)
 cli.add_command(deploy_command)

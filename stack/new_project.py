@@ -1,4 +1,4 @@
-"""Start a project of your own from this one: `python -m stack.new_project DEST`.
+"""Start a project of your own from this one: `python run.py new-project DEST`.
 
 Copies the files git tracks (`git ls-files`: nothing generated or ignored travels) into
 DEST, renames what names this project (project, model, bucket, environment variables)
