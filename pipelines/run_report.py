@@ -20,6 +20,11 @@ def collect_summary(run: Any, model_name: str) -> dict[str, Any]:
         "model_name": model_name,
         "run": run.name,
         "data_md5": run.steps["load_data"].config.parameters["data_md5"],
+        "duplicate_rows": int(
+            run.steps["validate_data"]
+            .outputs["validated_data"][0]
+            .run_metadata.get("duplicate_rows", 0)
+        ),
         "selection": _artifact(run, "select_model", "selection"),
         "metrics": _artifact(run, "evaluate_model", "test_metrics"),
         "confusion_matrix_png": _artifact(run, "evaluate_model", "confusion_matrix_png"),
@@ -35,10 +40,20 @@ def format_summary(summary: dict[str, Any]) -> str:
     promotion = summary["promotion"]
     params = ", ".join(f"{k}={v}" for k, v in chosen["best_params"].items()) or "defaults"
     verdict = "PROMOTED to production" if promotion["promote"] else "not promoted"
+    duplicates = summary.get("duplicate_rows", 0)
+    data_notes = (
+        [
+            f"Data note      {duplicates} duplicate row{'s' if duplicates > 1 else ''} "
+            "(kept; the validate_data step's log lists the lines)"
+        ]
+        if duplicates
+        else []
+    )
     return "\n".join(
         [
             f"Run            {summary['run']}",
             f"Data md5       {summary['data_md5']}",
+            *data_notes,
             f"Chosen model   {chosen['name']} ({params})",
             f"CV accuracy    {chosen['cv_accuracy']:.4f} ± {chosen['cv_std']:.4f}",
             f"Test metrics   accuracy {metrics['accuracy']:.4f}, "

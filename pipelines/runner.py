@@ -305,7 +305,11 @@ def run_training(config_path: Path, no_cache: bool, say: Callable[[str], None]) 
     import yaml
 
     check_before_run("Training", config_path)
-    dataset_path = yaml.safe_load(config_path.read_text())["parameters"]["dataset"]["path"]
+    from steps.config_models import resolve_project_path
+
+    dataset_path = resolve_project_path(
+        yaml.safe_load(config_path.read_text())["parameters"]["dataset"]["path"]
+    )
 
     from pipelines.inputs import TRAINING_DATA, data_revision
     from pipelines.run_report import collect_summary

@@ -24,6 +24,10 @@ def build_pipeline(spec: CandidateSpec, seed: int) -> Pipeline:
     return Pipeline([*scaler, ("model", estimator_class(**params))])
 
 
+class CandidateSearchFailed(RuntimeError):
+    """A fit (or its scoring) failed in the grid search: the run stops, naming the candidate."""
+
+
 def search_candidate(
     name: str,
     spec: CandidateSpec,
@@ -32,7 +36,11 @@ def search_candidate(
     cv_folds: int,
     seed: int,
 ) -> tuple[Pipeline, dict[str, Any]]:
-    """Grid search with stratified k-fold CV; returns the refitted best model and its CV score."""
+    """Grid search with stratified k-fold CV; returns the refitted best model and its CV score.
+
+    A fit that fails stops the search (`error_score="raise"`): by default scikit-learn would
+    score that grid point NaN, warn, and quietly choose among the others.
+    """
     grid = {f"model__{key}": values for key, values in spec.search_space.items()}
     search = GridSearchCV(
         build_pipeline(spec, seed),
@@ -40,8 +48,15 @@ def search_candidate(
         cv=StratifiedKFold(n_splits=cv_folds, shuffle=True, random_state=seed),
         scoring="accuracy",
         n_jobs=1,
+        error_score="raise",
     )
-    search.fit(train[dataset.feature_names], train[dataset.target])
+    try:
+        search.fit(train[dataset.feature_names], train[dataset.target])
+    except Exception as error:
+        raise CandidateSearchFailed(
+            f"candidate {name!r} ({spec.estimator}) failed in its grid search over "
+            f"{spec.search_space or 'no search space'}: {type(error).__name__}: {error}"
+        ) from error
     best = search.best_index_
     result = {
         "name": name,

@@ -5,7 +5,9 @@ No ZenML import here: the service and the command line reuse the dataset schema 
 
 from __future__ import annotations
 
+import difflib
 import importlib
+import itertools
 from pathlib import Path
 from typing import Any, Literal
 
@@ -18,6 +20,18 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]  # the folder holding run.py
+
+
+def resolve_project_path(path: str | Path) -> Path:
+    """A path from a config: relative ones are read from the project root, as dvc.yaml does.
+
+    So `cd /tmp && python /path/to/run.py` reads the same data/raw/iris.csv as `make run`.
+    Absolute paths (and `~/...`, expanded) are kept as they are.
+    """
+    path = Path(path).expanduser()
+    return path if path.is_absolute() else PROJECT_ROOT / path
 
 
 class _Strict(BaseModel):
@@ -112,23 +126,179 @@ class ConfigError(ValueError):
     """The run config cannot be used; the message says which entries are wrong."""
 
 
+Place = tuple[str | int, ...]  # where an entry is in `parameters:`, e.g. ("seed",)
+
+
+def _place(loc: Place) -> str:
+    """`parameters.candidates.knn.search_space.n_neighbors[0]`: list positions in brackets."""
+    text = "parameters"
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return text
+
+
 def check_training_config(path: str | Path) -> TrainingParameters:
-    """Validate a run config's parameters, naming each bad entry by its place in the file."""
+    """Validate a run config's parameters, naming each bad entry by its place in the file.
+
+    After the schema, each candidate's estimator is asked about its parameters and search
+    space (`candidate_problems`), so a typo or a value scikit-learn refuses stops the run
+    here, not in the middle of a grid search.
+    """
     try:
         raw = yaml.safe_load(Path(path).read_text())
         if not isinstance(raw, dict) or not isinstance(raw.get("parameters"), dict):
             raise ConfigError(f"{path}: needs a `parameters:` mapping (see configs/training.yaml)")
         if not isinstance(raw.get("model"), dict) or not raw["model"].get("name"):
             raise ConfigError(f"{path}: needs `model: name:`, the model to version and promote")
-        return TrainingParameters(**raw["parameters"])
+        problems: list[tuple[Place, str]] = []
+        parameters = None
+        try:
+            parameters = TrainingParameters(**raw["parameters"])
+        except ValidationError as error:
+            problems.extend((tuple(e["loc"]), e["msg"]) for e in error.errors())
+        for name, spec in _candidates(parameters, raw["parameters"]).items():
+            problems.extend(
+                (("candidates", name, *loc), msg) for loc, msg in candidate_problems(spec)
+            )
     except yaml.YAMLError as error:
         raise ConfigError(f"{path}: not valid YAML: {error}") from error
-    except ValidationError as error:
-        lines = [
-            f"  - {'.'.join(['parameters', *map(str, e['loc'])])}: {e['msg']}"
-            for e in error.errors()
+    if problems:
+        lines = [f"  - {_place(loc)}: {msg}" for loc, msg in problems]
+        raise ConfigError(f"{path}: invalid configuration:\n" + "\n".join(lines))
+    assert parameters is not None
+    return parameters
+
+
+def _candidates(parameters: TrainingParameters | None, raw: dict) -> dict[str, CandidateSpec]:
+    """The candidates that passed the schema, also when another entry of the config did not."""
+    if parameters is not None:
+        return parameters.candidates
+    entries = raw.get("candidates")
+    valid = {}
+    for name, entry in (entries if isinstance(entries, dict) else {}).items():
+        try:
+            valid[str(name)] = CandidateSpec(**entry)
+        except (ValidationError, TypeError):
+            continue  # already reported by the schema
+    return valid
+
+
+def candidate_problems(spec: CandidateSpec) -> list[tuple[Place, str]]:
+    """What the estimator itself would refuse, found before any step runs.
+
+    In order, each stage only when the one before found nothing: parameter names (the keys
+    of `get_params()`, which `set_params` accepts), then each value against scikit-learn's
+    own constraints, then `predict_proba` on every grid point.
+    """
+    estimator_class = load_class(spec.estimator)
+    valid = estimator_param_names(estimator_class)
+    if valid is None:
+        return [
+            (("estimator",), f"{spec.estimator} is not a scikit-learn estimator (no get_params)")
         ]
-        raise ConfigError(f"{path}: invalid configuration:\n" + "\n".join(lines)) from error
+    problems: list[tuple[Place, str]] = []
+    for block in ("params", "search_space"):
+        for name in getattr(spec, block):
+            if name not in valid:
+                problems.append(((block, name), _unknown(name, spec.estimator, valid)))
+    if problems:
+        return problems
+    for name, value in spec.params.items():
+        if why := sklearn_constraint_violation(estimator_class, name, value):
+            problems.append((("params", name), why))
+    for name, values in spec.search_space.items():
+        if not values:
+            problems.append((("search_space", name), "an empty list: give at least one value"))
+        for position, value in enumerate(values):
+            if why := sklearn_constraint_violation(estimator_class, name, value):
+                problems.append((("search_space", name, position), why))
+    if problems:
+        return problems
+    return _probability_problems(spec, estimator_class, valid)
+
+
+def estimator_param_names(estimator_class: type) -> set[str] | None:
+    """The names `set_params` accepts (public API: the keys of `get_params()`)."""
+    try:
+        return set(estimator_class().get_params())
+    except AttributeError:
+        return None
+    except TypeError:  # required constructor arguments: fall back to the signature
+        import inspect
+
+        signature = inspect.signature(estimator_class)
+        return {
+            name
+            for name, parameter in signature.parameters.items()
+            if parameter.kind not in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD)
+        }
+
+
+def _unknown(name: str, estimator: str, valid: set[str]) -> str:
+    by_lower = {option.lower(): option for option in valid}
+    close = difflib.get_close_matches(name.lower(), list(by_lower), n=1, cutoff=0.5)
+    hint = (
+        f"did you mean {by_lower[close[0]]!r}?" if close else "it has: " + ", ".join(sorted(valid))
+    )
+    return f"unknown parameter {name!r} of {estimator}; {hint}"
+
+
+def _probability_problems(
+    spec: CandidateSpec, estimator_class: type, valid: set[str]
+) -> list[tuple[Place, str]]:
+    """Every grid point must give a model with `predict_proba` (sklearn's `available_if`
+    hides it on, e.g., SVC without `probability=True`, so `hasattr` on an instance says)."""
+    try:
+        estimator = estimator_class(**spec.params)
+    except Exception as error:  # any refusal of the constructor is the user's to fix
+        return [(("params",), f"{spec.estimator} cannot be built with these params: {error}")]
+    names = list(spec.search_space)
+    for values in itertools.product(*spec.search_space.values()):
+        point = dict(zip(names, values, strict=True))
+        if point:
+            estimator.set_params(**point)
+        if not hasattr(estimator, "predict_proba"):
+            where = " with " + ", ".join(f"{k}={v!r}" for k, v in point.items()) if point else ""
+            hint = "; set `probability: true` in its params" if "probability" in valid else ""
+            return [
+                (
+                    (),
+                    f"{spec.estimator}{where} has no predict_proba: the service and batch "
+                    f"inference need class probabilities{hint}",
+                )
+            ]
+    return []
+
+
+def sklearn_constraint_violation(estimator_class: type, name: str, value: Any) -> str | None:
+    """Why scikit-learn would refuse `value` for the parameter `name`, or None.
+
+    The one place that uses scikit-learn's private parameter validation: an estimator
+    declares its constraints in the class attribute `_parameter_constraints`, and
+    `BaseEstimator._validate_params` checks them when it fits, with
+    `sklearn.utils._param_validation.validate_parameter_constraints` (scikit-learn >= 1.2;
+    read in 1.9.1). This calls that same function before any step runs. Estimators that
+    declare no constraints (many third-party ones) are not checked here; a missing or
+    changed upstream function also skips the check (fit still validates), and
+    tests/steps/test_search_space_checks.py fails so the change is seen.
+    """
+    constraints = getattr(estimator_class, "_parameter_constraints", None)
+    if not isinstance(constraints, dict):
+        return None
+    try:
+        from sklearn.utils._param_validation import (
+            InvalidParameterError,
+            validate_parameter_constraints,
+        )
+    except ImportError:
+        return None
+    try:
+        validate_parameter_constraints(
+            constraints, {name: value}, caller_name=estimator_class.__name__
+        )
+    except InvalidParameterError as error:
+        return str(error)
+    return None
 
 
 def load_class(path: str) -> type:

@@ -25,8 +25,37 @@ def file_md5(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def check_data_file(path: str | Path) -> None:
-    """The file a run is asked to read exists; checked on the client, before anything runs."""
+# The first bytes of compressed files, whatever the file is named.
+COMPRESSION_MAGIC = {
+    b"\x1f\x8b": ("gzip", "gunzip -c FILE > plain.csv"),
+    b"PK\x03\x04": ("zip", "unzip FILE"),
+    b"PK\x05\x06": ("zip", "unzip FILE"),  # an empty archive
+    b"BZh": ("bzip2", "bunzip2 -c FILE > plain.csv"),
+    b"\xfd7zXZ\x00": ("xz", "unxz -c FILE > plain.csv"),
+    b"\x28\xb5\x2f\xfd": ("zstd", "unzstd -c FILE -o plain.csv"),
+}
+
+
+def compression_of(path: str | Path) -> tuple[str, str] | None:
+    """(format, command that decompresses it) when the file starts like a compressed one."""
+    with open(path, "rb") as handle:
+        head = handle.read(10)
+    for magic, found in COMPRESSION_MAGIC.items():
+        if head.startswith(magic):
+            # bzip2 is only "BZh", a level digit and the block magic: not text that starts "BZh"
+            if found[0] == "bzip2" and not (head[3:4].isdigit() and head[4:10] == b"1AY&SY"):
+                continue
+            return found
+    return None
+
+
+def check_data_file(path: str | Path, shown_as: str | None = None) -> None:
+    """The file a run is asked to read exists and is plain text (not compressed).
+
+    Checked on the client before anything runs, and again where a step reads it. A
+    compressed file is refused rather than read: the CSV is what DVC versions and what a
+    user opens, so it stays one plain format.
+    """
     path = Path(path)
     if not path.exists():
         raise DataValidationError(
@@ -34,6 +63,12 @@ def check_data_file(path: str | Path) -> None:
         )
     if not path.is_file():
         raise DataValidationError(f"{path}: not a file.")
+    if compressed := compression_of(path):
+        kind, command = compressed
+        raise DataValidationError(
+            f"{shown_as or path}: the file is compressed ({kind}), not CSV text: decompress it "
+            f"first (e.g. `{command.replace('FILE', path.name)}`) and use the result."
+        )
 
 
 def read_dataset(path: str | Path, shown_as: str | None = None) -> pd.DataFrame:
@@ -44,7 +79,7 @@ def read_dataset(path: str | Path, shown_as: str | None = None) -> pd.DataFrame:
     become DataValidationError; the values themselves are judged by validation, which also
     turns features into numbers.
     """
-    check_data_file(path)
+    check_data_file(path, shown_as)
     path = Path(path)
     shown = shown_as or str(path)
     try:

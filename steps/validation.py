@@ -6,12 +6,13 @@ pandera runs the per-column rules; the few table-level rules it cannot phrase we
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated
 
 import numpy as np
 import pandas as pd
-from zenml import step
+from zenml import log_metadata, step
 
 from steps.config_models import DatasetSpec
 
@@ -19,6 +20,8 @@ if TYPE_CHECKING:  # pandera is imported where data is checked: cached runs neve
     import pandera.pandas as pa
 
 MAX_LINES_SHOWN = 8
+
+logger = logging.getLogger(__name__)
 
 
 class DataValidationError(ValueError):
@@ -161,8 +164,35 @@ def validate_dataset(
     return clean
 
 
+def note_duplicates(clean: pd.DataFrame, source: str) -> int:
+    """Rows that repeat an earlier row in every configured column: a data-quality note.
+
+    Not an error (Iris itself has one; repeated measurements happen), so they are kept and
+    trained on; a warning names their lines, since a copy by mistake weighs those rows twice
+    and can put the same row in both the train and the test split.
+    """
+    repeated = clean.index[clean.duplicated()]
+    if len(repeated):
+        rows = "1 duplicate row" if len(repeated) == 1 else f"{len(repeated)} duplicate rows"
+        logger.warning(
+            "%s: %s (%s, same values as an earlier row in every configured column); kept for "
+            "training: remove %s if copied by mistake.",
+            source,
+            rows,
+            _lines(pd.Series(repeated)),
+            "it" if len(repeated) == 1 else "them",
+        )
+    return len(repeated)
+
+
 @step
 def validate_data(
     frame: pd.DataFrame, dataset: DatasetSpec
 ) -> Annotated[pd.DataFrame, "validated_data"]:
-    return validate_dataset(frame, dataset, source=dataset.path)
+    clean = validate_dataset(frame, dataset, source=dataset.path)
+    log_metadata(
+        {"duplicate_rows": note_duplicates(clean, dataset.path)},
+        artifact_name="validated_data",
+        infer_artifact=True,
+    )
+    return clean
