@@ -39,8 +39,11 @@ def store_folder() -> Path:
 
 
 def latest_export(name: str) -> ServingModel:
-    """The newest export of `name`, which is the production version."""
-    models = store_folder() / "models" / name
+    """The newest export of `name`, which is the production version.
+
+    BentoML lower-cases model names, so a ZenML model `Iris` is exported as `iris`.
+    """
+    models = store_folder() / "models" / name.lower()
     latest = models / "latest"
     if not latest.is_file():
         raise NoServingModel(
@@ -50,7 +53,7 @@ def latest_export(name: str) -> ServingModel:
     folder = models / latest.read_text().strip()
     info = yaml.safe_load((folder / "model.yaml").read_text())
     return ServingModel(
-        tag=f"{name}:{info['version']}",
+        tag=f"{info.get('name', name.lower())}:{info['version']}",
         labels=info.get("labels") or {},
         metadata=info.get("metadata") or {},
         folder=folder,

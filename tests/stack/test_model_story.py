@@ -150,3 +150,16 @@ def test_a_versions_story_from_training_to_serving(tmp_path: Path, iris_csv: Pat
     assert result.returncode == 1, unknown
     assert "There is no model 'no_such_model'" in unknown
     assert run_cli("models", "--version", "0", cwd=REPO, env=env).returncode == 2  # usage
+
+
+def test_the_latest_export_of_a_name_with_capitals(tmp_path, monkeypatch):
+    from service.model_store import latest_export
+
+    home = tmp_path / "bentoml"
+    monkeypatch.setenv("BENTOML_HOME", str(home))
+    labels = {"zenml_model": "Iris_X", "zenml_model_version": "4"}
+    write_export(home, "iris_x", "abc", labels, "2026-01-01T00:00:00+00:00")
+    (home / "models" / "iris_x" / "latest").write_text("abc")
+    export = latest_export("Iris_X")  # BentoML saved it as iris_x
+    assert (export.tag, export.labels) == ("iris_x:abc", labels)
+    assert [found.tag for found in exports_of("Iris_X", 4)] == ["iris_x:abc"]
