@@ -1,7 +1,8 @@
-"""Read the production export straight from BentoML's model store, without importing BentoML.
+"""Read the exports straight from BentoML's model store, without importing BentoML.
 
 The one-row `python run.py predict` is interactive: it reads the files `bentoml.sklearn`
 wrote (`model.yaml`, `saved_model.pkl`) so it starts in the time scikit-learn takes to load.
+`python run.py models --version N` finds a version's exports here by their labels.
 tests/service/test_model_store.py checks it finds what BentoML's own API finds.
 """
 
@@ -38,8 +39,11 @@ def store_folder() -> Path:
 
 
 def latest_export(name: str) -> ServingModel:
-    """The newest export of `name`, which is the production version."""
-    models = store_folder() / "models" / name
+    """The newest export of `name`, which is the production version.
+
+    BentoML lower-cases model names, so a ZenML model `Iris` is exported as `iris`.
+    """
+    models = store_folder() / "models" / name.lower()
     latest = models / "latest"
     if not latest.is_file():
         raise NoServingModel(
@@ -49,8 +53,46 @@ def latest_export(name: str) -> ServingModel:
     folder = models / latest.read_text().strip()
     info = yaml.safe_load((folder / "model.yaml").read_text())
     return ServingModel(
-        tag=f"{name}:{info['version']}",
+        tag=f"{info.get('name', name.lower())}:{info['version']}",
         labels=info.get("labels") or {},
         metadata=info.get("metadata") or {},
         folder=folder,
     )
+
+
+@dataclass(frozen=True)
+class StoredExport:
+    """One export of a ZenML model version in this machine's BentoML store."""
+
+    tag: str
+    created: str  # BentoML's creation_time, ISO 8601 (UTC)
+    latest: bool  # its name's `latest`: what `bentoml serve` and the service load
+
+
+def exports_of(model_name: str, number: int | str) -> list[StoredExport]:
+    """Exports labelled as version `number` of ZenML model `model_name`, newest first.
+
+    Read from every `model.yaml` in the store (BentoML lower-cases names, and a version
+    exported again after a rollback has several exports). An empty store is no error.
+    """
+    found = []
+    for info_file in sorted((store_folder() / "models").glob("*/*/model.yaml")):
+        try:
+            info = yaml.safe_load(info_file.read_text()) or {}
+        except (OSError, yaml.YAMLError):
+            continue  # half-written or foreign: not an export of ours
+        labels = info.get("labels") or {}
+        if labels.get("zenml_model") != model_name:
+            continue
+        if labels.get("zenml_model_version") != str(number):
+            continue
+        latest = info_file.parent.parent / "latest"
+        is_latest = latest.is_file() and latest.read_text().strip() == info_file.parent.name
+        found.append(
+            StoredExport(
+                tag=f"{info.get('name', info_file.parent.parent.name)}:{info_file.parent.name}",
+                created=str(info.get("creation_time", "")),
+                latest=is_latest,
+            )
+        )
+    return sorted(found, key=lambda export: export.created, reverse=True)

@@ -39,17 +39,40 @@ def stack_command(name: str | None) -> None:
 @click.command("models")
 @click.option("--model", "model_name", help="Model name [default: model.name in --config].")
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option(
+    "--version",
+    "number",
+    type=click.IntRange(min=1),
+    help="Show version N's whole story instead of the list (N is the `model_version` of "
+    "the service's /model).",
+)
 @click.pass_context
-def models_command(context: click.Context, model_name: str | None, limit: int) -> None:
-    """List the model's versions, newest first: stage, metrics, data md5, run, decision."""
-    from stack.models import UnknownModel, format_table, list_versions, model_name_from_config
+def models_command(
+    context: click.Context, model_name: str | None, limit: int, number: int | None
+) -> None:
+    """List the model's versions, newest first: stage, metrics, data md5, run, decision.
+
+    With --version N: that version's stage, run, data, model, metrics, promotion and its
+    export in this machine's BentoML store. An unknown model or version exits with 1.
+    """
+    from stack.models import (
+        UnknownModel,
+        format_story,
+        format_table,
+        list_versions,
+        model_name_from_config,
+        version_story,
+    )
 
     config_path: Path = context.parent.params["config_path"]
     name = model_name or model_name_from_config(config_path)
     try:
-        rows = list_versions(name, limit)
+        if number is not None:
+            click.echo(format_story(name, number, version_story(name, number)))
+            return
+        rows, total = list_versions(name, limit)
     except UnknownModel as error:
         click.secho(str(error), fg="red", err=True)
         sys.exit(1)
-    click.echo(f"Model '{name}': {len(rows)} version(s), newest first\n")
+    click.echo(f"Model '{name}': showing {len(rows)} of {total} version(s), newest first\n")
     click.echo(format_table(rows))

@@ -11,7 +11,17 @@ from pathlib import Path
 
 import yaml
 
-COLUMNS = ("version", "stage", "test acc", "cv acc", "model family", "data md5", "run", "created")
+COLUMNS = (
+    "version",
+    "stage",
+    "test acc",
+    "cv acc",
+    "model family",
+    "data md5",
+    "run",
+    "created",
+    "hyperparameters",
+)
 
 
 class UnknownModel(Exception):
@@ -112,6 +122,7 @@ class VersionRow:
     run: str
     created: str
     note: str  # the promotion decision, or the failure
+    hyperparameters: str = "-"
 
     def cells(self) -> tuple[str, ...]:
         def number(value: float | None) -> str:
@@ -126,6 +137,7 @@ class VersionRow:
             self.data_md5,
             self.run,
             self.created,
+            self.hyperparameters,
         )
 
 
@@ -133,20 +145,32 @@ def model_name_from_config(config_path: Path) -> str:
     return yaml.safe_load(config_path.read_text())["model"]["name"]
 
 
+def run_decision(meta: dict) -> str | None:
+    """The training run's promotion decision, as the promotion step recorded it."""
+    promotion = meta.get("promotion") or {}
+    if not promotion:
+        return None
+    return ("promoted: " if promotion.get("promote") else "not promoted: ") + promotion.get(
+        "reason", ""
+    )
+
+
+def manual_promotion(meta: dict) -> str | None:
+    """When (and by whom, where recorded) the version was made production by hand."""
+    manual = meta.get("manual_promotion")
+    if not manual:
+        return None
+    by = f" by {manual['by']}" if manual.get("by") else ""
+    return f"promoted by hand (`python run.py promote`){by} at {manual['at']}"
+
+
 def version_row(version, run_name: str) -> VersionRow:
     """One model version as a row; versions of failed runs say where they failed."""
     meta = version.run_metadata
-    promotion = meta.get("promotion") or {}
     if "failed_step" in meta:
         note = f"run failed at {meta['failed_step']}"
-    elif manual := meta.get("manual_promotion"):
-        note = f"promoted by hand (`python run.py promote`) at {manual['at']}"
-    elif promotion:
-        note = ("promoted: " if promotion.get("promote") else "not promoted: ") + promotion.get(
-            "reason", ""
-        )
     else:
-        note = "no promotion decision recorded"
+        note = manual_promotion(meta) or run_decision(meta) or "no promotion decision recorded"
     return VersionRow(
         version=str(version.number),
         stage=version.stage or "-",
@@ -157,13 +181,20 @@ def version_row(version, run_name: str) -> VersionRow:
         run=run_name,
         created=version.created.strftime("%Y-%m-%d %H:%M:%S"),
         note=note,
+        hyperparameters=format_hyperparameters(meta.get("hyperparameters")),
     )
 
 
-def list_versions(model_name: str, limit: int) -> list[VersionRow]:
-    from zenml.client import Client
+def format_hyperparameters(values) -> str:
+    """`C=10.0, penalty=l2` (sorted); "-" when none were logged, "defaults" when none searched."""
+    if values is None:
+        return "-"
+    if not values:
+        return "defaults"
+    return ", ".join(f"{key}={value}" for key, value in sorted(values.items()))
 
-    client = Client()
+
+def require_model(client, model_name: str) -> None:
     try:
         client.get_model(model_name)
     except KeyError:
@@ -171,10 +202,19 @@ def list_versions(model_name: str, limit: int) -> list[VersionRow]:
             f"There is no model '{model_name}' in the active ZenML store: train it first "
             "(`python run.py`), or name another one with --model."
         ) from None
+
+
+def list_versions(model_name: str, limit: int) -> tuple[list[VersionRow], int]:
+    """The newest `limit` versions as rows, and how many versions the model has in all."""
+    from zenml.client import Client
+
+    client = Client()
+    require_model(client, model_name)
     page = client.list_model_versions(
         model=model_name, sort_by="desc:number", size=limit, hydrate=True
     )
-    return [version_row(version, first_run_name(client, version.id)) for version in page.items]
+    rows = [version_row(version, first_run_name(client, version.id)) for version in page.items]
+    return rows, page.total
 
 
 def first_run_name(client, version_id) -> str:
@@ -194,3 +234,95 @@ def format_table(rows: list[VersionRow], with_notes: bool = True) -> str:
         if index and with_notes:
             lines.append(f"    {rows[index - 1].note}")
     return "\n".join(lines)
+
+
+def version_story(model_name: str, number: int) -> list[tuple[str, str]]:
+    """One version's whole story as (field, value) lines: where it came from, how it
+    scored, what was decided, and its export in this machine's BentoML store.
+
+    Raises UnknownModel for a model or version the active ZenML store does not hold.
+    """
+    from zenml.client import Client
+
+    from service.model_store import exports_of, store_folder
+
+    client = Client()
+    require_model(client, model_name)
+    try:
+        version = client.get_model_version(model_name, number)
+    except KeyError:
+        newest = client.list_model_versions(model=model_name, sort_by="desc:number", size=1)
+        raise UnknownModel(
+            f"There is no version {number} of model '{model_name}' in the active ZenML "
+            f"store: it has {newest.total} version(s), the newest is "
+            f"{newest.items[0].number if newest.items else '-'} "
+            f"(`python run.py models --model {model_name}` lists them)."
+        ) from None
+    meta = version.run_metadata
+    run = first_run_name(client, version.id)
+    run_id = meta.get("run_id")
+
+    def metric(key: str) -> str:
+        value = meta.get(key)
+        return "-" if value is None else f"{value:.4f}" if isinstance(value, float) else str(value)
+
+    lines = [
+        ("stage", version.stage or "none"),
+        ("run", f"{run} ({run_id})" if run_id else run),
+        ("created", version.created.strftime("%Y-%m-%d %H:%M:%S")),
+        ("data md5", meta.get("data_md5", "not recorded")),
+        ("data revision", describe_revision(meta.get("data_revision"))),
+        ("dataset", meta.get("dataset_path", "not recorded")),
+        ("model family", describe_family(meta)),
+        ("hyperparameters", format_hyperparameters(meta.get("hyperparameters"))),
+        ("cv accuracy", metric("cv_accuracy")),
+        ("test accuracy", metric("test_accuracy")),
+        ("test macro F1", metric("test_macro_f1")),
+        ("test rows", metric("test_rows")),
+    ]
+    for label, scores in (meta.get("per_class") or {}).items():
+        lines.append(
+            (
+                f"  {label}",
+                f"precision {scores['precision']:.4f}  recall {scores['recall']:.4f}  "
+                f"support {scores['support']}",
+            )
+        )
+    if "failed_step" in meta:
+        failure = f"{meta.get('failure_type', 'error')}: {meta.get('failure', '')}".strip()
+        lines.append(("run failed", f"at {meta['failed_step']}: {failure}"))
+    decision = run_decision(meta) or "no decision recorded (the run did not reach it)"
+    lines.append(("promotion", decision))
+    if manual := manual_promotion(meta):
+        before = meta["manual_promotion"].get("previous_production")
+        lines.append(
+            ("by hand", manual + (f"; production before: version {before}" if before else ""))
+        )
+    exports = exports_of(model_name, version.number)
+    if not exports:
+        lines.append(("bentoml export", f"not exported here (BentoML store {store_folder()})"))
+    for export in exports:
+        latest = "  <- latest: what `bentoml serve` loads" if export.latest else ""
+        lines.append(("bentoml export", f"{export.tag} ({export.created}){latest}"))
+    return lines
+
+
+def describe_revision(revision: str | None) -> str:
+    if revision is None:
+        return "not recorded"
+    if revision == "unknown":
+        return "unknown (the data was not DVC-tracked in a git repository)"
+    if revision == "uncommitted":
+        return "uncommitted (its .dvc file had changes not committed to git)"
+    return f"{revision} (git commit of the data's .dvc file)"
+
+
+def describe_family(meta: dict) -> str:
+    family = meta.get("model_family", "-")
+    return f"{family} ({meta['estimator']})" if meta.get("estimator") else family
+
+
+def format_story(model_name: str, number: int, lines: list[tuple[str, str]]) -> str:
+    width = max(len(field) for field, _ in lines)
+    head = f"Model '{model_name}' version {number} (`model_version` in the service's /model)"
+    return "\n".join([head, "", *(f"{field.ljust(width)}  {value}" for field, value in lines)])
