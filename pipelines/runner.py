@@ -44,13 +44,15 @@ def is_outage(error: BaseException) -> bool:
 
 
 def is_expected(error: BaseException) -> bool:
-    """Bad data or an outage, anywhere in the exception's chain: no traceback helps there."""
+    """Bad data, a candidate whose fits fail, or an outage, anywhere in the exception's
+    chain: the message says it all (the step's log keeps the traceback)."""
+    from steps.candidates import CandidateSearchFailed
     from steps.validation import DataValidationError
 
     seen: set[int] = set()
     current: BaseException | None = error
     while current is not None and id(current) not in seen:
-        if isinstance(current, DataValidationError) or is_outage(current):
+        if isinstance(current, (DataValidationError, CandidateSearchFailed)) or is_outage(current):
             return True
         seen.add(id(current))
         current = current.__cause__ or current.__context__

@@ -131,6 +131,7 @@ def promote(model_name: str, number: int) -> tuple[int | None, Export]:
     from datetime import datetime, timezone
 
     from zenml import log_metadata
+    from zenml.client import Client
     from zenml.enums import ModelStages
 
     version = model_version(model_name, number)
@@ -142,6 +143,7 @@ def promote(model_name: str, number: int) -> tuple[int | None, Export]:
             {
                 "manual_promotion": {
                     "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                    "by": Client().active_user.name,  # the ZenML user (server or local)
                     "previous_production": previous.number if previous else None,
                 }
             },

@@ -130,7 +130,7 @@ def test_a_versions_story_from_training_to_serving(tmp_path: Path, iris_csv: Pat
     assert result.returncode == 0, story
     assert field(story, "stage") == "production"
     assert field(story, "promotion").startswith("not promoted:")  # the run's own decision
-    assert "promoted by hand (`python run.py promote`) at " in field(story, "by hand")
+    assert "promoted by hand (`python run.py promote`) by default at " in field(story, "by hand")
     assert "production before: version 1" in story
     export_2 = field(story, "bentoml export")
     assert export_2.startswith(f"{MODEL}:") and not export_2.startswith(tag_1)
