@@ -58,12 +58,13 @@ def search_candidate(
             f"{spec.search_space or 'no search space'}: {type(error).__name__}: {error}"
         ) from error
     best = search.best_index_
+    chosen = {key.removeprefix("model__"): value for key, value in search.best_params_.items()}
     result = {
         "name": name,
         "estimator": spec.estimator,
-        "best_params": {
-            key.removeprefix("model__"): value for key, value in search.best_params_.items()
-        },
+        "best_params": chosen,
+        # what a user sets: the config's fixed params with the search's choices over them
+        "hyperparameters": {**spec.params, **chosen},
         "cv_accuracy": float(search.cv_results_["mean_test_score"][best]),
         "cv_std": float(search.cv_results_["std_test_score"][best]),
         "combinations_tried": len(search.cv_results_["params"]),

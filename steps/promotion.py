@@ -151,7 +151,7 @@ def promote_model(
             "run_id": str(context.pipeline_run.id),
             "model_family": chosen["name"],
             "estimator": chosen["estimator"],
-            "hyperparameters": chosen["best_params"],
+            "hyperparameters": chosen.get("hyperparameters", chosen["best_params"]),
             "cv_accuracy": chosen["cv_accuracy"],
             "test_accuracy": metrics["accuracy"],
             "test_macro_f1": metrics["macro_f1"],

@@ -30,6 +30,8 @@ def test_search_tunes_on_train_and_the_model_takes_raw_features(iris_csv):
     model, result = search_candidate("logreg", spec, train, DATASET, cv_folds=3, seed=42)
     assert result["combinations_tried"] == 2
     assert result["best_params"]["C"] in (0.01, 1.0)
+    # A version's hyperparameters: the config's fixed params and the search's choice.
+    assert result["hyperparameters"] == {"max_iter": 500, "C": result["best_params"]["C"]}
     assert 0.8 < result["cv_accuracy"] <= 1.0
     assert set(model.predict(test[DATASET.feature_names])) <= set(DATASET.classes)
     assert model.predict_proba(test[DATASET.feature_names]).shape == (len(test), 3)
