@@ -121,5 +121,17 @@ def test_serving_with_nothing_promoted_says_what_to_do(tmp_path):
         timeout=120,
     )
     assert result.returncode != 0
-    assert "No model 'iris_classifier' in the BentoML store" in result.stdout + result.stderr
+    assert "No exported model in the BentoML store" in result.stdout + result.stderr
     assert "make run" in result.stdout + result.stderr
+
+    # A model named, and not in the store: the message names it.
+    named = subprocess.run(
+        [sys.executable, "-m", "bentoml", "serve", "--port", "0", "--arg", "model=churn_model"],
+        cwd=REPO / "service",
+        env={**os.environ, "BENTOML_HOME": str(tmp_path / "empty")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert named.returncode != 0
+    assert "No model 'churn_model' in the BentoML store" in named.stdout + named.stderr
