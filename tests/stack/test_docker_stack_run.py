@@ -31,7 +31,6 @@ pytestmark = pytest.mark.slow
 
 MODEL = "docker_stack_model"
 STEP_LABEL = "label=iris-mlops.step-container=true"
-FIGURES: dict[str, float] = {}
 
 
 @pytest.fixture(scope="module")
@@ -167,7 +166,6 @@ def test_training_runs_every_step_in_a_container_without_the_clients_disk(
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-6000:]
     assert "Model version  1: PROMOTED to production" in result.stdout
-    FIGURES["docker"] = wall
 
     run_name = re.search(r"^Run\s+(\S+)", result.stdout, re.MULTILINE).group(1)
     steps = json.loads(zenml_script(env, RUN_STEPS, run_name))
@@ -202,7 +200,6 @@ def test_training_runs_every_step_in_a_container_without_the_clients_disk(
         step_image["RootFS"]["Layers"][: len(base["RootFS"]["Layers"])] == base["RootFS"]["Layers"]
     )
     size_mb = step_image["Size"] / 1e6
-    FIGURES["image_mb"] = size_mb
     first, last, busy = container_seconds(containers)
     report(
         f"docker stack: training run {wall:.0f} s wall: {first - started:.0f} s before the first "
@@ -243,26 +240,6 @@ def test_bad_data_in_a_container_gets_the_local_stacks_message(env, container_st
     assert "The production model was not changed." in result.stderr
     assert "Traceback" not in output and "ContainerError" not in output
     assert "\\xe2" not in output  # no escaped bytes of a container's traceback
-
-
-def test_the_same_run_on_the_local_orchestrator_for_comparison(
-    env, container_state, iris_csv, report
-):
-    """The s3 stack: the same ZenML server and S3, steps in the client's process."""
-    switched = run_cli("stack", "s3", cwd=REPO, env=env)
-    assert switched.returncode == 0, switched.stdout + switched.stderr
-    config = training_config(container_state, iris_csv, f"{MODEL}_local")
-    result, wall = timed_run(env, container_state, "--config", str(config), "--no-cache")
-    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
-    assert "PROMOTED" in result.stdout
-    FIGURES["local"] = wall
-    ratio = FIGURES["docker"] / wall if "docker" in FIGURES else float("nan")
-    report(
-        f"s3 stack (local orchestrator, same server and S3): training run {wall:.0f} s wall, "
-        f"--no-cache; the docker stack's run took {ratio:.1f}x as long"
-    )
-    back = run_cli("stack", "docker", cwd=REPO, env=env)
-    assert back.returncode == 0, back.stdout + back.stderr
 
 
 def test_a_step_runs_from_the_pulled_image_as_a_pod_would(env, registry, container_state):
