@@ -162,8 +162,9 @@ def report(
         f"and {loads[1]:.1f} at the end: the machine is shared with other work, so absolute "
         "seconds are noisy. Each measure and its baseline ran interleaved in the same run, as "
         "separate processes on the same warmed ZenML store; figures are medians "
-        f"({REPEATS} runs each on Iris, {SCALE_REPEATS} per scale but {LARGEST_REPEATS} at "
-        f"{max(SCALE_ROWS):,} rows), ratios are ratios of medians. Peak memory is the maximum "
+        f"({REPEATS} runs each on Iris, {SCALE_REPEATS} per scale but "
+        f"{LARGEST_REPEATS} at {max(SCALE_ROWS):,} rows), ratios are ratios of medians. "
+        "Peak memory is the maximum "
         "resident set size of the process (`os.wait4`). Both sides run with "
         "`OMP_NUM_THREADS=1` (see below).",
         "",
