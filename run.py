@@ -185,17 +185,6 @@ model_option = click.option(
 )
 
 
-def model_from(context: click.Context, model_name: str | None) -> str:
-    """`--model`, else the model the root --config trains: every command follows one config."""
-    from pipelines.runner import RunStopped
-    from steps.config_models import ConfigError, configured_model_name
-
-    try:
-        return model_name or configured_model_name(context.find_root().params["config_path"])
-    except ConfigError as error:
-        stop(RunStopped(str(error), status=2, production_unchanged=False))
-
-
 @cli.command("export")
 @click.option("--version", "number", type=click.IntRange(min=1), help="[default: production]")
 @model_option
@@ -296,7 +285,7 @@ def promote_command(context: click.Context, number: int, model_name: str | None)
 
 
 from service.cli import deploy_command, image_command  # noqa: E402  (light: no ZenML import)
-from stack.cli import models_command, stack_command  # noqa: E402
+from stack.cli import model_from, models_command, stack_command  # noqa: E402
 from stack.new_project import new_project_command  # noqa: E402
 
 cli.add_command(stack_command)

@@ -55,10 +55,9 @@ def wheels_command(folder: Path) -> None:
 def build_command(backend: str, wheelhouse: Path | None, model_name: str | None) -> None:
     """Bento of the --config's production model, then `bentoml containerize` it."""
     from service.containers import containerize
-    from steps.config_models import configured_model_name
+    from stack.cli import model_from
 
-    root = click.get_current_context().find_root()
-    model_name = model_name or configured_model_name(root.params["config_path"])
+    model_name = model_from(click.get_current_context(), model_name)
 
     how = "with no network" if wheelhouse else "(about a minute)"
     click.echo(f"Building the bento, then its image with {backend} {how}...")

@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import click
 
 from stack.recipes import RECIPES
+
+
+def model_from(context: click.Context, model_name: str | None) -> str:
+    """`--model`, else the model the root --config trains: every command follows one config.
+
+    A config without `model: name:` ends the command with its message and exit status 2.
+    """
+    from steps.config_models import ConfigError, configured_model_name
+
+    try:
+        return model_name or configured_model_name(context.find_root().params["config_path"])
+    except ConfigError as error:
+        click.secho(f"\n{error}", fg="red", err=True)
+        sys.exit(2)
 
 
 @click.command("stack")
@@ -60,12 +73,10 @@ def models_command(
         format_story,
         format_table,
         list_versions,
-        model_name_from_config,
         version_story,
     )
 
-    config_path: Path = context.parent.params["config_path"]
-    name = model_name or model_name_from_config(config_path)
+    name = model_from(context, model_name)
     try:
         if number is not None:
             click.echo(format_story(name, number, version_story(name, number)))

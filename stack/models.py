@@ -7,9 +7,6 @@ steps/promotion.py logs on each model version.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
-
-import yaml
 
 COLUMNS = (
     "version",
@@ -139,10 +136,6 @@ class VersionRow:
             self.created,
             self.hyperparameters,
         )
-
-
-def model_name_from_config(config_path: Path) -> str:
-    return yaml.safe_load(config_path.read_text())["model"]["name"]
 
 
 def run_decision(meta: dict) -> str | None:

@@ -53,6 +53,20 @@ def model_config(folder: Path, model_name: str) -> Path:
     return path
 
 
+def bentoml(*args: str, cwd: Path, home: Path) -> str:
+    """`python -m bentoml ARGS` against the store in `home`; its output, or the test fails."""
+    result = subprocess.run(
+        [sys.executable, "-m", "bentoml", *args],
+        cwd=cwd,
+        env={**os.environ, "BENTOML_HOME": str(home)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    return result.stdout
+
+
 def free_port() -> int:
     """A loopback port nobody listens on right now."""
     with socket.socket() as probe:

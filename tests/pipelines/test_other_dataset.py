@@ -19,7 +19,7 @@ from sklearn.datasets import make_classification
 from zenml.client import Client
 from zenml.enums import ModelStages
 
-from tests.helpers import REPO, free_port, run_cli, training_config
+from tests.helpers import REPO, bentoml, free_port, run_cli, training_config
 from tests.service.conftest import start_server, stop_server, wait_ready
 
 pytestmark = pytest.mark.slow
@@ -81,19 +81,6 @@ def config_for(folder: Path, path: Path) -> Path:
         candidates=candidates,
         quality_gate={"metric": "macro_f1", "min_value": 0.6},
     )
-
-
-def bentoml(*args: str, home: Path, cwd: Path) -> str:
-    result = subprocess.run(
-        [sys.executable, "-m", "bentoml", *args],
-        cwd=cwd,
-        env={**os.environ, "BENTOML_HOME": str(home)},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-    return result.stdout
 
 
 def check_served(url: str, frame: pd.DataFrame) -> None:

@@ -15,7 +15,7 @@ from packaging.requirements import Requirement
 from zenml.client import Client
 from zenml.enums import ModelStages
 
-from tests.helpers import REPO, model_config, run_cli
+from tests.helpers import REPO, bentoml, model_config, run_cli
 from tests.service.conftest import start_server, stop_server
 
 BENTOFILE = REPO / "service" / "bentofile.yaml"
@@ -53,19 +53,6 @@ def test_bento_requirements_are_the_locked_versions(tmp_path):
     }
     for name in ("bentoml", "scikit-learn", "numpy", "scipy", "pydantic"):
         assert pins[name] == version(name), f"{name}: installed {version(name)}"
-
-
-def bentoml(*args: str, cwd: Path, home: Path) -> str:
-    result = subprocess.run(
-        [sys.executable, "-m", "bentoml", *args],
-        cwd=cwd,
-        env={**os.environ, "BENTOML_HOME": str(home)},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-    return result.stdout
 
 
 @pytest.mark.slow
@@ -110,28 +97,27 @@ def test_built_bento_carries_the_model_and_serves_from_another_store(served_mode
         stop_server(process)
 
 
+def serve_from_an_empty_store(tmp_path: Path, *args: str) -> tuple[int, str]:
+    """`cd service && bentoml serve ARGS` with an empty store: its exit status and output."""
+    result = subprocess.run(
+        [sys.executable, "-m", "bentoml", "serve", "--port", "0", *args],
+        cwd=REPO / "service",
+        env={**os.environ, "BENTOML_HOME": str(tmp_path / "empty")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return result.returncode, result.stdout + result.stderr
+
+
 @pytest.mark.slow
 def test_serving_with_nothing_promoted_says_what_to_do(tmp_path):
-    result = subprocess.run(
-        [sys.executable, "-m", "bentoml", "serve", "--port", "0"],
-        cwd=REPO / "service",
-        env={**os.environ, "BENTOML_HOME": str(tmp_path / "empty")},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode != 0
-    assert "No exported model in the BentoML store" in result.stdout + result.stderr
-    assert "make run" in result.stdout + result.stderr
+    status, output = serve_from_an_empty_store(tmp_path)
+    assert status != 0
+    assert "No exported model in the BentoML store" in output
+    assert "make run" in output
 
     # A model named, and not in the store: the message names it.
-    named = subprocess.run(
-        [sys.executable, "-m", "bentoml", "serve", "--port", "0", "--arg", "model=churn_model"],
-        cwd=REPO / "service",
-        env={**os.environ, "BENTOML_HOME": str(tmp_path / "empty")},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert named.returncode != 0
-    assert "No model 'churn_model' in the BentoML store" in named.stdout + named.stderr
+    status, output = serve_from_an_empty_store(tmp_path, "--arg", "model=churn_model")
+    assert status != 0
+    assert "No model 'churn_model' in the BentoML store" in output
