@@ -75,6 +75,7 @@ test-fast: install ## Run only the quick unit tests
 
 bench: install ## Benchmarks against baselines; writes benchmarks/RESULTS*.md (QUICK=1: a short run)
 	BENCH_QUICK=$(QUICK) python -m benchmarks.run_benchmarks
+	BENCH_QUICK=$(QUICK) python -m benchmarks.serving_hostile
 	BENCH_QUICK=$(QUICK) python -m benchmarks.image_build
 
 bench-image: install ## Only the image benchmark: ours against BentoML's default recipe (podman)
