@@ -111,7 +111,7 @@ def fuzz(url: str, folder: Path, *headers: str) -> dict[str, Any]:
     )
     assert report.exists(), result.stdout[-3000:] + result.stderr[-3000:]
     summary = json.loads(report.read_text())
-    summary["output"] = result.stdout
+    summary["output"], summary["returncode"] = result.stdout, result.returncode
     return summary
 
 
@@ -119,7 +119,7 @@ def failures(summary: dict[str, Any]) -> str:
     """The CLI's FAILURES section: each failing request as a curl line and its response."""
     output = summary["output"]
     start = output.find("FAILURES")
-    return output[start - 40 : start + 12_000] if start >= 0 else output[-6000:]
+    return output[max(0, start - 40) : start + 12_000] if start >= 0 else output[-6000:]
 
 
 def assert_conforms(summary: dict[str, Any]) -> None:
@@ -132,6 +132,7 @@ def assert_conforms(summary: dict[str, Any]) -> None:
         for failure in summary["failures"]
     ]
     assert not found, "\n".join(found) + "\n\n" + failures(summary)
+    assert summary["returncode"] == 0, summary["output"][-6000:]
     assert cases["generated"] >= MAX_EXAMPLES, cases  # the run did fuzz
 
 
