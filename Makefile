@@ -160,8 +160,8 @@ containerize: install ## Bento of the production model as an OCI image (BACKEND=
 	$(RUN) export
 	$(RUN) image build --backend $(BACKEND) $(if $(OFFLINE),--wheelhouse $(WHEELHOUSE))
 
-run-image: install ## Run the newest image on PORT (3000) in the foreground, as make serve does
-	python run.py image run --backend $(BACKEND) --port $(PORT)
+run-image: install ## Run the newest image on 127.0.0.1:PORT (3000; HOST=0.0.0.0 for every interface) in the foreground
+	python run.py image run --backend $(BACKEND) --port $(PORT) $(if $(HOST),--host $(HOST))
 
 push-image: install ## Push the newest image: make push-image REGISTRY=host:port/path [TLS_VERIFY=false]
 	@test -n "$(REGISTRY)" || { echo "Set REGISTRY, e.g. make push-image REGISTRY=localhost:5000/iris"; exit 1; }

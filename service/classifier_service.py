@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import bentoml
+from api_document import service_document
 from contract import (
     as_columns,
     as_records,
@@ -21,10 +22,17 @@ from contract import (
     record_model,
     records_matrix,
 )
-from pydantic import Field
+from guards import (
+    BoundedMetrics,
+    RequestGuard,
+    default_body_limit,
+    metrics_text,
+    quiet_client_errors,
+)
+from pydantic import ConfigDict, Field
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse
+from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
 MAX_RECORDS = int(os.environ.get("SERVING_MAX_RECORDS", "1000"))
@@ -68,6 +76,19 @@ NAMES = [feature["name"] for feature in FEATURES]
 CLASSES: list[str] = INFO.metadata["classes"]
 Record = record_model(FEATURES)
 Columns = columns_model(FEATURES, MAX_BATCH_ROWS)
+MAX_BODY_BYTES = int(
+    os.environ.get("SERVING_MAX_BODY_BYTES") or default_body_limit(MAX_BATCH_ROWS, len(NAMES))
+)
+# Optional shared secret: when set, the APIs and /model need `Authorization: Bearer <token>`;
+# /metrics too unless SERVING_METRICS_OPEN=1 (for a scraper that sends no token).
+API_TOKEN = os.environ.get("SERVING_API_TOKEN") or None
+APIS = ("/predict", "/predict_batch")
+PROTECTED = [*APIS, "/model"] + (
+    [] if os.environ.get("SERVING_METRICS_OPEN") == "1" else ["/metrics"]
+)
+PAGE_ROUTES = ("/model", "/ui", "/metrics", "/docs.json")
+BENTOML_ROUTES = ("/", "/healthz", "/livez", "/readyz", "/schema.json")
+ROUTES = (*APIS, *PAGE_ROUTES, *BENTOML_ROUTES)
 
 
 def model_card() -> dict[str, Any]:
@@ -87,7 +108,11 @@ def model_card() -> dict[str, Any]:
             for key in ("cv_accuracy", "test_accuracy", "test_macro_f1", "test_rows")
         },
         "schema": {"features": FEATURES, "target": metadata["target"], "classes": CLASSES},
-        "limits": {"max_records": MAX_RECORDS, "max_batch_rows": MAX_BATCH_ROWS},
+        "limits": {
+            "max_records": MAX_RECORDS,
+            "max_batch_rows": MAX_BATCH_ROWS,
+            "max_body_bytes": MAX_BODY_BYTES,
+        },
     }
 
 
@@ -102,11 +127,54 @@ async def get_page(request: Request) -> FileResponse:
     return FileResponse(PAGE, media_type="text/html")
 
 
-pages = Starlette(routes=[Route("/model", get_model), Route("/ui", get_page)])
+async def get_metrics(request: Request) -> Response:
+    body, media_type = metrics_text()
+    return Response(body, media_type=media_type)
+
+
+async def get_document(request: Request) -> JSONResponse:
+    generated = Classifier.openapi_spec.asdict()
+    return JSONResponse(service_document(generated, APIS, PROTECTED, token=bool(API_TOKEN)))
+
+
+# Served before BentoML's own routes of the same paths (its /docs.json; its /metrics is off).
+pages = Starlette(
+    routes=[
+        Route("/model", get_model),
+        Route("/ui", get_page),
+        Route("/metrics", get_metrics),
+        Route("/docs.json", get_document),
+    ]
+)
+
+
+class Strict(bentoml.IODescriptor):
+    """A request body with a field the API does not take is refused (400), not ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class RecordsInput(Strict):
+    records: Annotated[list[Record], Field(min_length=1, max_length=MAX_RECORDS)]
+
+
+class ColumnsInput(Strict):
+    columns: Columns
+
+
+quiet_client_errors()
 
 
 @bentoml.asgi_app(pages, path="/")
-@bentoml.service(name=f"{MODEL_NAME}_service", traffic={"timeout": 60}, workers=WORKERS)
+@bentoml.service(
+    name=f"{MODEL_NAME}_service",
+    traffic={"timeout": 60},
+    workers=WORKERS,
+    # Loopback unless told otherwise (`--host`, BENTOML_HOST; the image sets 0.0.0.0).
+    http={"host": "127.0.0.1"},
+    # BentoML's own HTTP metrics label by raw path (unbounded): BoundedMetrics replaces them.
+    metrics={"enabled": False},
+)
 class Classifier:
     """The APIs are async: a prediction takes about a millisecond, so it runs on the event
     loop instead of a thread pool, where concurrent requests would fight over the GIL."""
@@ -117,16 +185,26 @@ class Classifier:
         self.classifier = bentoml.sklearn.load_model(self.model)
         check_feature_order(self.classifier, NAMES)
 
-    @bentoml.api
-    async def predict(
-        self, records: Annotated[list[Record], Field(min_length=1, max_length=MAX_RECORDS)]
-    ) -> dict[str, Any]:
+    @bentoml.api(input_spec=RecordsInput)
+    async def predict(self, records: list[Any]) -> dict[str, Any]:
         """Label and class probabilities for each record (named features)."""
         probs = probabilities(self.classifier, records_matrix(records, NAMES))
         return {"model_version": CARD["model_version"], "predictions": as_records(probs, CLASSES)}
 
-    @bentoml.api
-    async def predict_batch(self, columns: Columns) -> dict[str, Any]:
+    @bentoml.api(input_spec=ColumnsInput)
+    async def predict_batch(self, columns: Any) -> dict[str, Any]:
         """The same for large batches, as columns: {feature: [values...]} in, lists out."""
         probs = probabilities(self.classifier, columns_matrix(columns, NAMES))
         return {"model_version": CARD["model_version"], **as_columns(probs, CLASSES)}
+
+
+# The first added runs first (outermost): refusals are counted too.
+Classifier.add_asgi_middleware(BoundedMetrics, routes=ROUTES)
+Classifier.add_asgi_middleware(
+    RequestGuard,
+    routes=ROUTES,
+    apis=APIS,
+    protected=PROTECTED,
+    max_body_bytes=MAX_BODY_BYTES,
+    token=API_TOKEN,
+)

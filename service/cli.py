@@ -82,6 +82,12 @@ def key_values(_context: click.Context, _param: click.Parameter, items: tuple[st
 @backend_option
 @click.option("--port", type=click.IntRange(1, 65535), default=3000, show_default=True)
 @click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Host address to publish the port on (0.0.0.0: every interface).",
+)
+@click.option(
     "--env",
     "-e",
     "settings",
@@ -90,14 +96,16 @@ def key_values(_context: click.Context, _param: click.Parameter, items: tuple[st
     callback=key_values,
     help="A service setting, e.g. SERVING_WORKERS=2.",
 )
-def run_command(backend: str, port: int, settings: dict[str, str]) -> None:
-    """Run the newest built image in the foreground, on PORT (Ctrl-C stops and removes it)."""
+def run_command(backend: str, port: int, host: str, settings: dict[str, str]) -> None:
+    """Run the newest built image in the foreground, on HOST:PORT (Ctrl-C stops and removes
+    it). SERVING_API_TOKEN, when set here, is passed on by name: its value stays out of the
+    image and of the command line."""
     from service.containers import exec_run, read_record
 
     try:
         record = read_record()
-        click.echo(f"Serving {record['image']} on http://127.0.0.1:{port} (Ctrl-C stops it)")
-        exec_run(backend, record["image"], port, settings)
+        click.echo(f"Serving {record['image']} on http://{host}:{port} (Ctrl-C stops it)")
+        exec_run(backend, record["image"], host, port, settings)
     except ImageError as error:
         fail("Image not run", error)
 

@@ -212,12 +212,17 @@ def read_record() -> dict[str, str]:
     return json.loads(path.read_text())
 
 
-def run_command(backend: str, image: str, port: int, env: dict[str, str]) -> list[str]:
-    """The foreground `run` that `make run-image` execs: Ctrl-C stops and removes it."""
+def run_command(backend: str, image: str, host: str, port: int, env: dict[str, str]) -> list[str]:
+    """The foreground `run` that `make run-image` execs: Ctrl-C stops and removes it.
+
+    Published on HOST (loopback unless asked); inside, the server listens on every
+    interface of the container's own network (BENTOML_HOST in Dockerfile.template)."""
     command = [engine(backend), "run", "--rm", "--name", "iris-classifier"]
-    command += ["--publish", f"{port}:{CONTAINER_PORT}"]
+    command += ["--publish", f"{host}:{port}:{CONTAINER_PORT}"]
     for key, value in env.items():
         command += ["--env", f"{key}={value}"]
+    if "SERVING_API_TOKEN" in os.environ and "SERVING_API_TOKEN" not in env:
+        command += ["--env", "SERVING_API_TOKEN"]  # by name: the value is read from here
     return [*command, image]
 
 
@@ -242,10 +247,10 @@ def push(backend: str, image: str, registry: str, tls_verify: bool = True) -> st
     return reference
 
 
-def exec_run(backend: str, image: str, port: int, env: dict[str, str]) -> None:
+def exec_run(backend: str, image: str, host: str, port: int, env: dict[str, str]) -> None:
     """Replace this process with the container run, so signals reach the container."""
     check_tool(engine(backend))
-    command = run_command(backend, image, port, env)
+    command = run_command(backend, image, host, port, env)
     os.execvp(command[0], command)
 
 

@@ -18,6 +18,7 @@ import yaml
 from service.containers import CONTAINER_PORT
 
 APP = "iris-classifier"
+TOKEN_SECRET = f"{APP}-api-token"
 BENTO_UID = 1034  # the non-root user BentoML's Dockerfile creates
 
 
@@ -27,7 +28,17 @@ def deployment(image: str, labels: dict[str, str]) -> dict[str, Any]:
         "name": "service",
         "image": image,
         "ports": [{"name": "http", "containerPort": CONTAINER_PORT}],
-        "env": [{"name": "SERVING_WORKERS", "value": "1"}],
+        "env": [
+            {"name": "SERVING_WORKERS", "value": "1"},
+            # The optional API token comes from a Secret, never from the image:
+            # kubectl create secret generic iris-classifier-api-token --from-literal=token=…
+            {
+                "name": "SERVING_API_TOKEN",
+                "valueFrom": {
+                    "secretKeyRef": {"name": TOKEN_SECRET, "key": "token", "optional": True}
+                },
+            },
+        ],
         "readinessProbe": {**probe, "initialDelaySeconds": 3, "failureThreshold": 3},
         "livenessProbe": {
             "httpGet": {"path": "/healthz", "port": "http"},

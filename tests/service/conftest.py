@@ -30,8 +30,11 @@ def wait_ready(url: str, process: subprocess.Popen | None, timeout: float = 120)
     raise TimeoutError(f"{url} was not ready after {timeout} s")
 
 
-def start_server(target: str, cwd: Path, log: Path, **env: str) -> tuple[str, subprocess.Popen]:
-    """`bentoml serve TARGET` as a user starts it, on a free loopback port."""
+def start_server(
+    target: str, cwd: Path, log: Path, host: str | None = "127.0.0.1", **env: str
+) -> tuple[str, subprocess.Popen]:
+    """`bentoml serve TARGET` as a user starts it, on a free loopback port (host=None: no
+    --host, the service's own default)."""
     port = free_port()
     process = subprocess.Popen(
         [
@@ -40,8 +43,7 @@ def start_server(target: str, cwd: Path, log: Path, **env: str) -> tuple[str, su
             "bentoml",
             "serve",
             target,
-            "--host",
-            "127.0.0.1",
+            *(["--host", host] if host else []),
             "--port",
             str(port),
         ],

@@ -112,7 +112,7 @@ def image(base: str, served_model: str, tmp_path_factory: pytest.TempPathFactory
     return {**record, "build_dir": build_dir}
 
 
-def start_image(image: dict, log: Path) -> tuple[str, subprocess.Popen]:
+def start_image(image: dict, log: Path, **env: str) -> tuple[str, subprocess.Popen]:
     """`make run-image` with the settings the source server of tests/service runs with."""
     port = free_port()
     process = subprocess.Popen(
@@ -129,7 +129,7 @@ def start_image(image: dict, log: Path) -> tuple[str, subprocess.Popen]:
             "SERVING_MAX_RECORDS=50",
         ],
         cwd=REPO,
-        env={**os.environ, "IRIS_BUILD_DIR": str(image["build_dir"])},
+        env={**os.environ, "IRIS_BUILD_DIR": str(image["build_dir"]), **env},
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,
     )
@@ -165,11 +165,32 @@ def test_the_image_answers_as_bentoml_serve_does(image, server, served_model, tm
         assert refused.status_code == 400
         assert refused.json() == httpx.post(f"{server}/predict", json=bad).json()
         assert httpx.get(f"{url}/ui").status_code == 200
+        # Published on the host's loopback only, unless HOST= asks for more.
+        assert podman("port", "iris-classifier").split() == [
+            "3000/tcp",
+            "->",
+            f"127.0.0.1:{url.rsplit(':', 1)[1]}",
+        ]
     finally:
         process.send_signal(signal.SIGTERM)  # what Ctrl-C in `make run-image` amounts to
         code = process.wait(timeout=60)
     assert code == 0, (tmp_path / "run.log").read_text()[-2000:]
     assert podman("ps", "--all", "--quiet") == ""  # stopped and removed
+
+
+def test_the_image_takes_the_api_token_from_the_run_not_the_image(image, tmp_path):
+    """`SERVING_API_TOKEN=… make run-image`: the container gets the token by name."""
+    url, process = start_image(image, tmp_path / "run.log", SERVING_API_TOKEN="run-secret")
+    try:
+        body = {"records": ROWS[:1]}
+        assert httpx.post(f"{url}/predict", json=body).status_code == 401
+        allowed = {"Authorization": "Bearer run-secret"}
+        assert httpx.post(f"{url}/predict", json=body, headers=allowed).status_code == 200
+        (facts,) = json.loads(podman("inspect", "iris-classifier"))
+        assert "SERVING_API_TOKEN=run-secret" in facts["Config"]["Env"]  # the run's, by name
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
 
 
 def test_the_image_is_trim_unprivileged_and_carries_lineage_but_no_credentials(image, report):
@@ -202,11 +223,15 @@ def test_the_image_is_trim_unprivileged_and_carries_lineage_but_no_credentials(i
         " -o -name config.yaml -o -name .env \\) 2>/dev/null; ls /home/bentoml/bento/src",
     )
     assert sorted(found.split()) == [
+        "api_document.py",
         "bentofile.yaml",
         "classifier_service.py",
         "contract.py",
+        "guards.py",
         "static",
     ], found
+    assert "BENTOML_HOST" in names  # 0.0.0.0 inside the container's own network
+    assert "SERVING_API_TOKEN" not in names  # a secret comes from the run, never the image
 
 
 def test_the_image_runs_as_kubernetes_runs_it(image):

@@ -61,7 +61,20 @@ def test_the_deployment_probes_bentoml_and_runs_the_image_unprivileged():
     assert container["securityContext"]["allowPrivilegeEscalation"] is False
     assert pod["automountServiceAccountToken"] is False
     assert deployment["spec"]["template"]["metadata"]["labels"]["iris-mlops/model-version"] == "3"
-    assert [variable["name"] for variable in container["env"]] == ["SERVING_WORKERS"]
+    assert [variable["name"] for variable in container["env"]] == [
+        "SERVING_WORKERS",
+        "SERVING_API_TOKEN",
+    ]
+    # The token from a Secret that may be absent (the service is then open), never a value.
+    (token,) = [
+        variable for variable in container["env"] if variable["name"] == "SERVING_API_TOKEN"
+    ]
+    assert "value" not in token
+    assert token["valueFrom"]["secretKeyRef"] == {
+        "name": "iris-classifier-api-token",
+        "key": "token",
+        "optional": True,
+    }
 
 
 def test_service_and_autoscaler_point_at_the_deployment():
