@@ -197,10 +197,6 @@ def test_the_page_has_an_inline_favicon_and_never_asks_for_favicon_ico(server):
         assert width > 0  # the icon is an image the browser can draw
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="the server side of SERVING_API_TOKEN (401 without the bearer token) is not merged yet",
-)
 def test_with_a_token_set_the_page_asks_for_it_once_and_again_when_refused(token_server):
     assert httpx.get(f"{token_server}/ui").status_code == 200  # the page itself stays open
     with browser_page() as page:
