@@ -11,14 +11,13 @@ import httpx
 import pytest
 
 from tests.browser import browser_page
-from tests.helpers import REPO
-from tests.service.conftest import start_server, stop_server
+from tests.service.conftest import API_TOKEN
 
 pytestmark = pytest.mark.slow
 
 SETOSA = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
 VIRGINICA = {"sepal_length": 6.3, "sepal_width": 3.3, "petal_length": 6.0, "petal_width": 2.5}
-TOKEN = "page-test-token-5b1c"
+TOKEN = API_TOKEN
 
 
 def fill_and_submit(page, values: dict[str, float]) -> None:
@@ -82,15 +81,10 @@ def recording_proxy(upstream: str) -> Iterator[tuple[str, list[str]]]:
         proxy.server_close()
 
 
-@pytest.fixture(scope="module")
-def token_server(served_model: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The service from source with SERVING_API_TOKEN set."""
-    log = tmp_path_factory.mktemp("token_server") / "serve.log"
-    url, process = start_server(
-        ".", REPO / "service", log, SERVING_MODEL=served_model, SERVING_API_TOKEN=TOKEN
-    )
-    yield url
-    stop_server(process)
+@pytest.fixture
+def token_server(guarded) -> str:
+    """The service from source with SERVING_API_TOKEN set (tests/service/conftest.py)."""
+    return guarded.url
 
 
 def test_the_form_shows_the_predicted_species_its_probabilities_and_version(server):
