@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import httpx
 import pytest
@@ -79,4 +80,29 @@ def server(served_model: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
         ".", REPO / "service", log, SERVING_MODEL=served_model, SERVING_MAX_RECORDS="50"
     )
     yield url
+    stop_server(process)
+
+
+API_TOKEN = "a-shared-secret"
+BODY_LIMIT = 2_000_000
+
+
+@pytest.fixture(scope="session")
+def guarded(
+    served_model: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SimpleNamespace]:
+    """Started as `cd service && bentoml serve` (no --host) with SERVING_API_TOKEN, a smaller
+    body limit and two workers: url, log, port, token."""
+    log = tmp_path_factory.mktemp("guarded") / "serve.log"
+    url, process = start_server(
+        ".",
+        REPO / "service",
+        log,
+        host=None,
+        SERVING_MODEL=served_model,
+        SERVING_API_TOKEN=API_TOKEN,
+        SERVING_MAX_BODY_BYTES=str(BODY_LIMIT),
+        SERVING_WORKERS="2",
+    )
+    yield SimpleNamespace(url=url, log=log, port=int(url.rsplit(":", 1)[1]), token=API_TOKEN)
     stop_server(process)

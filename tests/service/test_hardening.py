@@ -11,41 +11,20 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator
-from types import SimpleNamespace
 
 import httpx
 import jsonschema
 import psutil
 import pytest
 
-from tests.helpers import REPO
-from tests.service.conftest import start_server, stop_server
+from tests.service.conftest import API_TOKEN, BODY_LIMIT
 
 pytestmark = pytest.mark.slow
 
 SETOSA = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
-TOKEN = "a-shared-secret"
+TOKEN = API_TOKEN
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-LIMIT = 2_000_000
-
-
-@pytest.fixture(scope="module")
-def guarded(served_model, tmp_path_factory) -> Iterator[SimpleNamespace]:
-    """Started as `cd service && bentoml serve` (no --host) with a token, a smaller body
-    limit and two workers."""
-    log = tmp_path_factory.mktemp("guarded") / "serve.log"
-    url, process = start_server(
-        ".",
-        REPO / "service",
-        log,
-        host=None,
-        SERVING_MODEL=served_model,
-        SERVING_API_TOKEN=TOKEN,
-        SERVING_MAX_BODY_BYTES=str(LIMIT),
-        SERVING_WORKERS="2",
-    )
-    yield SimpleNamespace(url=url, log=log, port=int(url.rsplit(":", 1)[1]))
-    stop_server(process)
+LIMIT = BODY_LIMIT
 
 
 def test_the_service_listens_on_loopback_unless_told_otherwise(guarded):
