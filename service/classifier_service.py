@@ -25,6 +25,7 @@ from contract import (
 from guards import (
     BoundedMetrics,
     RequestGuard,
+    cancel_finished_timeouts,
     default_body_limit,
     metrics_text,
     quiet_client_errors,
@@ -163,6 +164,7 @@ class ColumnsInput(Strict):
 
 
 quiet_client_errors()
+cancel_finished_timeouts()
 
 
 @bentoml.asgi_app(pages, path="/")

@@ -130,6 +130,7 @@ def test_a_body_over_the_limit_is_refused_before_it_is_read(guarded):
     answer = raw_request(guarded.port, declared)  # no body sent at all
     assert answer.startswith(b"HTTP/1.1 413"), answer[:300]
     assert f"limit of {LIMIT} bytes".encode() in answer
+    assert b"connection: close" in answer.lower()  # its buffers go now, not with the client
 
     streamed = head(
         "/predict_batch",
