@@ -81,8 +81,8 @@ bench: install ## Benchmarks against baselines; writes benchmarks/RESULTS*.md (Q
 bench-image: install ## Only the image benchmark: ours against BentoML's default recipe (podman)
 	BENCH_QUICK=$(QUICK) python -m benchmarks.image_build
 
-profile: install ## Profile a cold and a cached training run (pyinstrument, benchmarks/results/)
-	python -m benchmarks.profile_training
+profile: install ## Profile a cold and a cached training run and `models` (pyinstrument; PROFILE=cached,models)
+	PROFILE=$(PROFILE) python -m benchmarks.profile_training
 
 lint: install ## Check code style with ruff
 	ruff check .

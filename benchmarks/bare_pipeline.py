@@ -1,9 +1,9 @@
-"""Baseline: a bare ZenML pipeline of five steps (load, split, fit two models, select).
+"""Baseline: a bare ZenML pipeline (load, split, fit each candidate, select), ZenML as shipped.
 
 What ZenML costs with nothing of ours around it: no config checks, no validation, no
-evaluation, no promotion, no Model Control Plane, no reports. It fits the first two
-candidates of a run config with the same grid search as the training pipeline, so the
-comparison with `python run.py` shows what our extra steps and checks cost.
+evaluation, no promotion, no Model Control Plane, no reports. It fits every candidate of a
+run config (the three of configs/training.yaml) with the same grid search as the training
+pipeline, so the comparison with `python run.py` shows what our extra steps and checks cost.
 
     python benchmarks/bare_pipeline.py --config CONFIG.yaml [--no-cache]
 """
@@ -58,16 +58,25 @@ def fit(
 
 
 @step
-def select(first: Pipeline, first_score: float, second: Pipeline, second_score: float) -> Pipeline:
-    return first if first_score >= second_score else second
+def select(models: list[Pipeline], scores: list[float]) -> Pipeline:
+    return models[max(range(len(scores)), key=scores.__getitem__)]
+
+
+def ordinal(index: int) -> str:
+    """Step names as before the third candidate: fit_first, fit_second, fit_third, ..."""
+    words = ("first", "second", "third", "fourth", "fifth")
+    return words[index] if index < len(words) else str(index + 1)
 
 
 @pipeline(name="bare_baseline")
 def bare_pipeline(path: str, features: list[str], target: str, candidates: list[dict], folds: int):
     train, _ = split(load_csv(path), target=target, test_size=0.2, seed=42)
-    first, first_score = fit(train, features, target, candidates[0], folds, 42, id="fit_first")
-    second, second_score = fit(train, features, target, candidates[1], folds, 42, id="fit_second")
-    select(first, first_score, second, second_score)
+    models, scores = [], []
+    for index, spec in enumerate(candidates):
+        model, score = fit(train, features, target, spec, folds, 42, id=f"fit_{ordinal(index)}")
+        models.append(model)
+        scores.append(score)
+    select(models, scores)
 
 
 if __name__ == "__main__":
@@ -81,6 +90,6 @@ if __name__ == "__main__":
         path=dataset["path"],
         features=list(dataset["features"]),
         target=dataset["target"],
-        candidates=list(parameters["candidates"].values())[:2],
+        candidates=list(parameters["candidates"].values()),
         folds=parameters["cv_folds"],
     )

@@ -18,6 +18,7 @@ class BenchmarkError(RuntimeError):
 class Measure:
     seconds: float
     peak_mb: float  # maximum resident set size of the process
+    cpu_seconds: float = 0.0  # user + system CPU time of the process: less sensitive to other load
 
 
 def measure(command: list[str], cwd: Path, env: dict[str, str], log: Path) -> Measure:
@@ -37,11 +38,16 @@ def measure(command: list[str], cwd: Path, env: dict[str, str], log: Path) -> Me
     if process.returncode != 0:
         tail = log.read_text()[-2000:]
         raise BenchmarkError(f"{' '.join(command)} exited with {process.returncode}:\n{tail}")
-    return Measure(seconds=seconds, peak_mb=usage.ru_maxrss / 1024)
+    return Measure(
+        seconds=seconds,
+        peak_mb=usage.ru_maxrss / 1024,
+        cpu_seconds=usage.ru_utime + usage.ru_stime,
+    )
 
 
 def median_measure(measures: list[Measure]) -> Measure:
     return Measure(
         seconds=statistics.median(m.seconds for m in measures),
         peak_mb=statistics.median(m.peak_mb for m in measures),
+        cpu_seconds=statistics.median(m.cpu_seconds for m in measures),
     )

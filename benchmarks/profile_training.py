@@ -1,11 +1,14 @@
-"""`make profile`: where a cold and a cached `python run.py` spend their time.
+"""`make profile`: where a cold and a cached `python run.py`, and `python run.py models`,
+spend their time.
 
-Profiles both with pyinstrument on a throw-away store (warmed by one run first) and writes
+Profiles each with pyinstrument on a throw-away store (warmed by one run first) and writes
 an HTML report (open it in a browser) and a text summary of each to benchmarks/results/.
+`PROFILE=cached,models` (`make profile PROFILE=...`) profiles only those.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -17,6 +20,8 @@ from benchmarks.workspace import REPO, isolated_env, ours, run_config
 from data.make_iris import write_iris
 
 OUTPUT = REPO / "benchmarks" / "results"
+# What each profile runs, after `python run.py --config CONFIG`.
+PROFILES = {"cold": ("--no-cache",), "cached": (), "models": ("models",)}
 
 
 def profile(run: list[str], name: str, work: Path, env: dict[str, str], log: Path) -> None:
@@ -43,11 +48,12 @@ def main() -> None:
         write_iris(work / "iris.csv")
         config = run_config(REPO / "configs/training.yaml", work, work / "iris.csv", "profiled")
         measure(ours(config), cwd=work, env=env, log=log)  # warm the store and the cache
-        profile(ours(config, "--no-cache"), "cold", work, env, log)
-        profile(ours(config), "cached", work, env, log)
+        chosen = os.environ.get("PROFILE") or ",".join(PROFILES)
+        for name in chosen.split(","):
+            profile(ours(config, *PROFILES[name]), name, work, env, log)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    print(f"Reports in {OUTPUT.relative_to(REPO)}/profile-{{cold,cached}}.{{html,txt}}")
+    print(f"Reports in {OUTPUT.relative_to(REPO)}/profile-{{{chosen}}}.{{html,txt}}")
 
 
 if __name__ == "__main__":

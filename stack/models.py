@@ -206,8 +206,32 @@ def list_versions(model_name: str, limit: int) -> tuple[list[VersionRow], int]:
     page = client.list_model_versions(
         model=model_name, sort_by="desc:number", size=limit, hydrate=True
     )
-    rows = [version_row(version, first_run_name(client, version.id)) for version in page.items]
+    names = training_run_names(client, [version.id for version in page.items])
+    rows = [
+        version_row(version, names.get(version.id) or first_run_name(client, version.id))
+        for version in page.items
+    ]
     return rows, page.total
+
+
+def training_run_names(client, version_ids: list) -> dict:
+    """The training run that made each version, in one query instead of one per version.
+
+    A version is made by exactly one run of the `training` pipeline (batch inference runs
+    link to it later); a version this misses is looked up by first_run_name.
+    """
+    import json
+
+    if not version_ids:
+        return {}
+    runs = client.list_pipeline_runs(
+        pipeline_name="training",
+        model_version_id="oneof:" + json.dumps([str(version_id) for version_id in version_ids]),
+        sort_by="desc:created",
+        size=len(version_ids),
+    )
+    # Newest first, so an older run of a version (there should be none) wins the dict.
+    return {run.model_version.id: run.name for run in runs.items if run.model_version is not None}
 
 
 def first_run_name(client, version_id) -> str:

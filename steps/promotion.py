@@ -94,6 +94,15 @@ def compare_with_production(
     return score_production(model, test, dataset, metric)
 
 
+def is_this_runs_classifier(current, model_artifact_ids: list) -> bool:
+    """Is production's classifier the very artifact this step got (a fully cached re-run)?
+
+    Then scoring it again on this test split would only repeat the evaluation's number.
+    """
+    artifact = current.get_artifact("classifier")
+    return artifact is not None and artifact.id in model_artifact_ids
+
+
 def record_failure(exception: BaseException) -> None:
     """Failure hook: the failed step and the run's model version say what failed and why.
 
@@ -126,9 +135,13 @@ def promote_model(
     current = production_version(new_version.name)
     production_score = production_error = None
     if current is not None and current.id != new_version.id:
-        production_score, production_error = compare_with_production(
-            current, test, dataset, quality_gate.metric
-        )
+        model_inputs = [artifact.id for artifact in context.inputs.get("model", [])]
+        if is_this_runs_classifier(current, model_inputs):
+            production_score = metrics[quality_gate.metric]  # same model, same test split
+        else:
+            production_score, production_error = compare_with_production(
+                current, test, dataset, quality_gate.metric
+            )
     decision = decide_promotion(
         metrics[quality_gate.metric],
         quality_gate,

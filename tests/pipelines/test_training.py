@@ -108,6 +108,15 @@ def test_cold_run_then_cached_rerun_then_changed_data_reruns_from_load(tmp_path,
     warm = statuses(run_of(train(config, tmp_path)))
     assert warm.pop("promote_model") == ExecutionStatus.COMPLETED
     assert set(warm.values()) == {ExecutionStatus.CACHED}
+    # The cached re-run's classifier is production's own: its score is the evaluation's
+    # (not loaded and scored again), and a tie promotes as before.
+    record = production("iris_cache").run_metadata["promotion"]
+    assert record["promote"] is True
+    assert record["previous_production"] is not None
+    assert (
+        record["production_score_on_this_test"]
+        == production("iris_cache").run_metadata["test_accuracy"]
+    )
 
     lines = data.read_text().splitlines()
     data.write_text("\n".join([lines[0], *reversed(lines[1:])]) + "\n")

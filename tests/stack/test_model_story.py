@@ -121,6 +121,10 @@ def test_a_versions_story_from_training_to_serving(tmp_path: Path, iris_csv: Pat
     assert f"Model '{MODEL}': showing 1 of 2 version(s), newest first" in listed
     rows = [line.split() for line in listed.splitlines() if line[:1].isdigit()]
     assert [row[:2] for row in rows] == [["2", "-"]]
+    assert rows[0][6].startswith("training-")  # the run column, found in one query
+    result, listed = cli("models")
+    runs = [line.split()[6] for line in listed.splitlines() if line[:1].isdigit()]
+    assert len(runs) == 2 and len(set(runs)) == 2 and all(r.startswith("training-") for r in runs)
     assert "n_neighbors=" in listed or "C=" in listed or "max_depth=" in listed
 
     # A person promotes version 2: its story says so, and names its own export.
@@ -163,3 +167,27 @@ def test_the_latest_export_of_a_name_with_capitals(tmp_path, monkeypatch):
     export = latest_export("Iris_X")  # BentoML saved it as iris_x
     assert (export.tag, export.labels) == ("iris_x:abc", labels)
     assert [found.tag for found in exports_of("Iris_X", 4)] == ["iris_x:abc"]
+
+
+def test_run_names_come_from_one_query_and_missing_ones_are_looked_up(monkeypatch):
+    from types import SimpleNamespace
+
+    import stack.models as models
+
+    versions = [SimpleNamespace(id=i, number=i) for i in (3, 2, 1)]
+    queries = []
+
+    class Client:
+        def list_pipeline_runs(self, **filters):
+            queries.append(filters)
+            runs = [  # newest first; version 1's run is not a training run here
+                SimpleNamespace(name="training-3", model_version=SimpleNamespace(id=3)),
+                SimpleNamespace(name="training-2", model_version=SimpleNamespace(id=2)),
+            ]
+            return SimpleNamespace(items=runs)
+
+    names = models.training_run_names(Client(), [version.id for version in versions])
+    assert names == {3: "training-3", 2: "training-2"}
+    assert len(queries) == 1 and queries[0]["pipeline_name"] == "training"
+    assert queries[0]["model_version_id"].startswith("oneof:")
+    assert models.training_run_names(Client(), []) == {}

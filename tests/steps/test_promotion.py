@@ -77,3 +77,22 @@ def test_a_model_trained_on_other_features_cannot_score_the_new_data():
 
     same = pd.DataFrame({"a": [0.0, 1.0], "b": [1.0, 0.0], "label": ["x", "y"]})
     assert score_production(old, same, spec_with("a", "b"), "accuracy") == (1.0, None)
+
+
+class FakeVersion:
+    def __init__(self, classifier_id):
+        self.classifier_id = classifier_id
+
+    def get_artifact(self, name):
+        assert name == "classifier"
+        if self.classifier_id is None:
+            return None
+        return type("Artifact", (), {"id": self.classifier_id})()
+
+
+def test_production_holding_this_runs_own_classifier_is_not_scored_again():
+    from steps.promotion import is_this_runs_classifier
+
+    assert is_this_runs_classifier(FakeVersion("a1"), ["a1"])  # a fully cached re-run
+    assert not is_this_runs_classifier(FakeVersion("a0"), ["a1"])  # another model: scored
+    assert not is_this_runs_classifier(FakeVersion(None), ["a1"])  # no classifier: loaded
