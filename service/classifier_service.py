@@ -6,6 +6,7 @@ declared as a class attribute so `bentoml build` packs it into the bento, whose 
 follows the model.
 """
 
+import functools
 import os
 from pathlib import Path
 from typing import Annotated, Any
@@ -133,9 +134,15 @@ async def get_metrics(request: Request) -> Response:
     return Response(body, media_type=media_type)
 
 
-async def get_document(request: Request) -> JSONResponse:
+@functools.cache
+def document() -> dict[str, Any]:
+    """Built once: it depends only on the model's schema and the settings read at start-up."""
     generated = Classifier.openapi_spec.asdict()
-    return JSONResponse(service_document(generated, APIS, PROTECTED, token=bool(API_TOKEN)))
+    return service_document(generated, APIS, PROTECTED, token=bool(API_TOKEN))
+
+
+async def get_document(request: Request) -> JSONResponse:
+    return JSONResponse(document())
 
 
 # Served before BentoML's own routes of the same paths (its /docs.json; its /metrics is off).

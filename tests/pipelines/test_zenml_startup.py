@@ -54,15 +54,10 @@ def test_upstream_activation_imports_bentoml_and_the_skip_does_not():
     assert trimmed["bentoml_flavors"] == upstream["bentoml_flavors"]
 
 
-def test_upstream_scans_the_installed_distributions_on_every_lookup(monkeypatch):
-    """The reason for cache_package_lookup: if ZenML caches the scan itself, drop ours."""
+def count_distribution_scans(monkeypatch) -> list:
+    """A list that grows by one each time `packages_distributions()` is called."""
     import importlib.metadata
 
-    from zenml.utils import source_utils
-
-    lookup = source_utils._get_package_for_module
-    if getattr(lookup, "_iris_cached", False):  # patched earlier in this test process
-        lookup = lookup.__wrapped_upstream__
     calls = []
     real = importlib.metadata.packages_distributions
 
@@ -71,6 +66,18 @@ def test_upstream_scans_the_installed_distributions_on_every_lookup(monkeypatch)
         return real()
 
     monkeypatch.setattr(importlib.metadata, "packages_distributions", counting)
+    return calls
+
+
+def test_upstream_scans_the_installed_distributions_on_every_lookup(monkeypatch):
+    """The reason for cache_package_lookup: if ZenML caches the scan itself, drop ours."""
+
+    from zenml.utils import source_utils
+
+    lookup = source_utils._get_package_for_module
+    if getattr(lookup, "_iris_cached", False):  # patched earlier in this test process
+        lookup = lookup.__wrapped_upstream__
+    calls = count_distribution_scans(monkeypatch)
     assert lookup("sklearn.pipeline") == "scikit-learn"
     assert lookup("sklearn.base") == "scikit-learn"
     assert len(calls) == 2
@@ -79,7 +86,6 @@ def test_upstream_scans_the_installed_distributions_on_every_lookup(monkeypatch)
 
 
 def test_the_cached_lookup_scans_once_and_answers_as_upstream(monkeypatch):
-    import importlib.metadata
 
     from zenml.utils import source_utils
 
@@ -93,14 +99,7 @@ def test_the_cached_lookup_scans_once_and_answers_as_upstream(monkeypatch):
     expected = {module: upstream(module) for module in modules}
     cache_package_lookup()
     cache_package_lookup()  # twice is once
-    calls = []
-    real = importlib.metadata.packages_distributions
-
-    def counting():
-        calls.append(1)
-        return real()
-
-    monkeypatch.setattr(importlib.metadata, "packages_distributions", counting)
+    calls = count_distribution_scans(monkeypatch)
     assert {module: source_utils._get_package_for_module(module) for module in modules} == expected
     assert {module: source_utils._get_package_for_module(module) for module in modules} == expected
     assert len(calls) == 4  # one per top-level module: sklearn, pandas, numpy, no_such_module
