@@ -16,7 +16,7 @@ export PATH := $(BIN):$(PATH)
 export DVC_NO_ANALYTICS := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install data data-add run repro serve requirements bento bench bench-image profile test test-fast lint format clean \
+.PHONY: help install data data-add run repro serve requirements bento bench bench-scale bench-image profile test test-fast lint format clean \
 	stack stack-local stack-s3 stack-docker stack-kubernetes install-kubernetes podman-socket s3-server \
 	dvc-remote-s3 dashboard dashboard-stop models promote export-model new-project \
 	base-image wheelhouse containerize run-image push-image registry manifests deploy
@@ -77,6 +77,9 @@ bench: install ## Benchmarks against baselines; writes benchmarks/RESULTS*.md (Q
 	BENCH_QUICK=$(QUICK) python -m benchmarks.run_benchmarks
 	BENCH_QUICK=$(QUICK) python -m benchmarks.serving_hostile
 	BENCH_QUICK=$(QUICK) python -m benchmarks.image_build
+
+bench-scale: install ## Training at 10,000,000 rows against a plain sklearn script (about an hour); writes benchmarks/RESULTS-scale.md
+	python -m benchmarks.bench_scale
 
 bench-image: install ## Only the image benchmark: ours against BentoML's default recipe (podman)
 	BENCH_QUICK=$(QUICK) python -m benchmarks.image_build

@@ -97,10 +97,23 @@ def compare_with_production(
 def is_this_runs_classifier(current, model_artifact_ids: list) -> bool:
     """Is production's classifier the very artifact this step got (a fully cached re-run)?
 
-    Then scoring it again on this test split would only repeat the evaluation's number.
+    Then there is nothing to decide: scoring it again would repeat the evaluation's number.
     """
     artifact = current.get_artifact("classifier")
     return artifact is not None and artifact.id in model_artifact_ids
+
+
+def already_production(production_number: int) -> PromotionDecision:
+    """A fully cached re-run: its classifier is production's own artifact.
+
+    Promoting it would only make an identical production version (and a new export of the
+    same model); production, its lineage and what is served stay as they are.
+    """
+    return PromotionDecision(
+        False,
+        f"its classifier is production's own (version {production_number}'s, reused from "
+        f"ZenML's cache): production stays version {production_number}",
+    )
 
 
 def record_failure(exception: BaseException) -> None:
@@ -134,9 +147,11 @@ def promote_model(
     new_version = context.model
     current = production_version(new_version.name)
     production_score = production_error = None
+    same_model = False
     if current is not None and current.id != new_version.id:
         model_inputs = [artifact.id for artifact in context.inputs.get("model", [])]
-        if is_this_runs_classifier(current, model_inputs):
+        same_model = is_this_runs_classifier(current, model_inputs)
+        if same_model:
             production_score = metrics[quality_gate.metric]  # same model, same test split
         else:
             production_score, production_error = compare_with_production(
@@ -149,6 +164,8 @@ def promote_model(
         production_error,
         version=new_version.number,
     )
+    if same_model and decision.promote:
+        decision = already_production(current.number)
     chosen = selection["chosen"]
     record: dict[str, Any] = {
         **asdict(decision),

@@ -86,8 +86,9 @@ def test_lost_production_model_blocks_nothing_and_a_person_decides(tmp_path, iri
     assert latest_export(MODEL).labels["zenml_model_version"] == "2"
     assert served_version(tmp_path) == "2"
 
-    # A newer version is promoted and served; rolling back to 2 serves 2 again.
-    third, output = cli("--config", config, cwd=tmp_path)
+    # A newer version is promoted and served; rolling back to 2 serves 2 again. (A cached
+    # run would reuse version 2's classifier, production's own, and promote nothing.)
+    third, output = cli("--config", config, "--no-cache", cwd=tmp_path)
     assert "Model version  3: PROMOTED" in third.stdout, output[-3000:]
     assert latest_export(MODEL).labels["zenml_model_version"] == "3"
     rollback, output = cli("--config", config, "promote", "2", cwd=tmp_path)

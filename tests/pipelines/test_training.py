@@ -6,6 +6,7 @@ Each test trains a model of its own name, so their production lineages do not me
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -108,15 +109,19 @@ def test_cold_run_then_cached_rerun_then_changed_data_reruns_from_load(tmp_path,
     warm = statuses(run_of(train(config, tmp_path)))
     assert warm.pop("promote_model") == ExecutionStatus.COMPLETED
     assert set(warm.values()) == {ExecutionStatus.CACHED}
-    # The cached re-run's classifier is production's own: its score is the evaluation's
-    # (not loaded and scored again), and a tie promotes as before.
-    record = production("iris_cache").run_metadata["promotion"]
-    assert record["promote"] is True
-    assert record["previous_production"] is not None
+    # The cached re-run's classifier is production's own: nothing to decide, production
+    # and its export stay version 1, and BentoML's store gets no second copy.
+    assert production("iris_cache").number == 1
+    rerun = Client().get_model_version("iris_cache", 2).run_metadata["promotion"]
+    assert rerun["promote"] is False
+    assert rerun["reason"].startswith("its classifier is production's own (version 1's")
     assert (
-        record["production_score_on_this_test"]
+        rerun["production_score_on_this_test"]
         == production("iris_cache").run_metadata["test_accuracy"]
     )
+    assert latest_export("iris_cache").labels["zenml_model_version"] == "1"
+    exports = Path(os.environ["BENTOML_HOME"]) / "models" / "iris_cache"
+    assert len(list(exports.glob("*/model.yaml"))) == 1
 
     lines = data.read_text().splitlines()
     data.write_text("\n".join([lines[0], *reversed(lines[1:])]) + "\n")
