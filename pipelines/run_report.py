@@ -7,28 +7,29 @@ from pathlib import Path
 from typing import Any
 
 
-def _artifact(run: Any, step_name: str, output: str) -> Any:
-    return run.steps[step_name].outputs[output][0].load()
+def _load(steps: dict[str, Any], step_name: str, output: str) -> Any:
+    return steps[step_name].outputs[output][0].load()
 
 
 def collect_summary(run: Any, model_name: str) -> dict[str, Any]:
     """The facts of a finished training run, read back from its artifacts and model version."""
     from stack.models import production_version
 
+    steps = run.steps  # one query: each `run.steps` lists the run's steps again
     production = production_version(model_name)
     return {
         "model_name": model_name,
         "run": run.name,
-        "data_md5": run.steps["load_data"].config.parameters["data_md5"],
+        "data_md5": steps["load_data"].config.parameters["data_md5"],
         "duplicate_rows": int(
-            run.steps["validate_data"]
+            steps["validate_data"]
             .outputs["validated_data"][0]
             .run_metadata.get("duplicate_rows", 0)
         ),
-        "selection": _artifact(run, "select_model", "selection"),
-        "metrics": _artifact(run, "evaluate_model", "test_metrics"),
-        "confusion_matrix_png": _artifact(run, "evaluate_model", "confusion_matrix_png"),
-        "promotion": _artifact(run, "promote_model", "promotion"),
+        "selection": _load(steps, "select_model", "selection"),
+        "metrics": _load(steps, "evaluate_model", "test_metrics"),
+        "confusion_matrix_png": _load(steps, "evaluate_model", "confusion_matrix_png"),
+        "promotion": _load(steps, "promote_model", "promotion"),
         "model_version": run.model_version.name if run.model_version else None,
         "production_version": production.name if production else None,
     }
@@ -98,10 +99,11 @@ def write_reports(summary: dict[str, Any], folder: Path) -> None:
 
 def collect_batch_summary(run: Any) -> dict[str, Any]:
     """What `python run.py predict --input` reports, from the batch run's artifacts."""
+    steps = run.steps
     return {
         "run": run.name,
-        "predictions": _artifact(run, "predict", "predictions"),
-        "drift": _artifact(run, "detect_drift", "drift_report"),
+        "predictions": _load(steps, "predict", "predictions"),
+        "drift": _load(steps, "detect_drift", "drift_report"),
     }
 
 
