@@ -119,7 +119,8 @@ def image_measures(work: Path, log: Path) -> dict[str, dict[str, float]]:
     wheelhouse = work / "wheelhouse"
     image_command = [sys.executable, "run.py", "image"]
     download = measure([*image_command, "wheels", str(wheelhouse)], REPO, env, log)
-    build = [*image_command, "build", "--backend", "podman", "--wheelhouse", str(wheelhouse)]
+    build = [*image_command, "build", "--model", MODEL, "--backend", "podman"]
+    build += ["--wheelhouse", str(wheelhouse)]
     offline = measure(build, REPO, env, log)
     reference = json.loads((work / "build" / "image.json").read_text())["image"]
     results["ours, offline"] = {"seconds": offline.seconds, "mb": size_mb(env, reference)}
