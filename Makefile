@@ -78,7 +78,7 @@ bench: install ## Benchmarks against baselines; writes benchmarks/RESULTS*.md (Q
 	BENCH_QUICK=$(QUICK) python -m benchmarks.serving_hostile
 	BENCH_QUICK=$(QUICK) python -m benchmarks.image_build
 
-bench-scale: install ## Training at 10,000,000 rows against a plain sklearn script (about an hour); writes benchmarks/RESULTS-scale.md
+bench-scale: install ## Training at 10,000,000 rows against a plain sklearn script (about 45 minutes); writes benchmarks/RESULTS-scale.md
 	python -m benchmarks.bench_scale
 
 bench-image: install ## Only the image benchmark: ours against BentoML's default recipe (podman)

@@ -1,6 +1,6 @@
 """`make bench-scale`: the training pipeline against the plain script at 10,000,000 rows.
 
-Too long for `make bench` (about an hour on 2 cores): one run of each, plain script
+Too long for `make bench` (42 minutes on 2 cores): one run of each, plain script
 first, on synthetic Iris-like data and benchmarks/training_scale.yaml. Writes
 benchmarks/RESULTS-scale.md. `BENCH_SCALE_ROWS` changes the size (a quick check: 100000).
 """
