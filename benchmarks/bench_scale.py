@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from benchmarks.measure import Measure, measure
+from benchmarks.run_benchmarks import verdict
 from benchmarks.synthetic_iris import write_iris_like
 from benchmarks.workspace import REPO, isolated_env, ours, plain, run_config
 
@@ -48,9 +49,6 @@ def report(rows: int, results: dict[str, Measure], minutes: float, loads: tuple)
     mine, base = results["ours"], results["plain"]
     time_ratio, memory_ratio = mine.seconds / base.seconds, mine.peak_mb / base.peak_mb
 
-    def met(value: float, target: float) -> str:
-        return "yes" if value <= target else "**no**"
-
     return "\n".join(
         [
             "# Scale benchmark",
@@ -68,12 +66,12 @@ def report(rows: int, results: dict[str, Measure], minutes: float, loads: tuple)
             "| measure | training pipeline | plain script | ratio | target | met |",
             "|---|---:|---:|---:|---|---|",
             f"| time | {mine.seconds:.0f} s | {base.seconds:.0f} s | {time_ratio:.2f}x "
-            f"| ≤ {TARGETS['time']}x | {met(time_ratio, TARGETS['time'])} |",
+            f"| ≤ {TARGETS['time']}x | {verdict(time_ratio, TARGETS['time'])} |",
             f"| CPU time | {mine.cpu_seconds:.0f} s | {base.cpu_seconds:.0f} s "
             f"| {mine.cpu_seconds / base.cpu_seconds:.2f}x | | |",
             f"| peak memory | {mine.peak_mb:.0f} MB | {base.peak_mb:.0f} MB "
             f"| {memory_ratio:.2f}x | ≤ {TARGETS['memory']}x "
-            f"| {met(memory_ratio, TARGETS['memory'])} |",
+            f"| {verdict(memory_ratio, TARGETS['memory'])} |",
             "",
         ]
     )

@@ -36,16 +36,26 @@ def decide_promotion(
     production_score: float | None = None,
     production_error: str | None = None,
     version: int | str = "N",
+    same_as_production: int | None = None,
 ) -> PromotionDecision:
     """The gate first, then production on the same test data (ties promote).
 
     A production model that cannot be loaded or cannot score this data (say, the features
     changed) cannot be compared, so nothing is promoted automatically: a person decides,
-    with the command that `version` names.
+    with the command that `version` names. `same_as_production` is production's version
+    number when its classifier is this run's very artifact (a fully cached re-run):
+    promoting it would only make an identical production version and a new export of the
+    same model, so production, its lineage and what is served stay as they are.
     """
     if score < gate.min_value:
         return PromotionDecision(
             False, f"test {gate.metric} {score:.4f} is below the quality gate {gate.min_value:.4f}"
+        )
+    if same_as_production is not None:
+        return PromotionDecision(
+            False,
+            f"its classifier is production's own (version {same_as_production}'s, reused "
+            f"from ZenML's cache): production stays version {same_as_production}",
         )
     if production_error is not None:
         return PromotionDecision(
@@ -103,19 +113,6 @@ def is_this_runs_classifier(current, model_artifact_ids: list) -> bool:
     return artifact is not None and artifact.id in model_artifact_ids
 
 
-def already_production(production_number: int) -> PromotionDecision:
-    """A fully cached re-run: its classifier is production's own artifact.
-
-    Promoting it would only make an identical production version (and a new export of the
-    same model); production, its lineage and what is served stay as they are.
-    """
-    return PromotionDecision(
-        False,
-        f"its classifier is production's own (version {production_number}'s, reused from "
-        f"ZenML's cache): production stays version {production_number}",
-    )
-
-
 def record_failure(exception: BaseException) -> None:
     """Failure hook: the failed step and the run's model version say what failed and why.
 
@@ -163,9 +160,8 @@ def promote_model(
         production_score,
         production_error,
         version=new_version.number,
+        same_as_production=current.number if same_model else None,
     )
-    if same_model and decision.promote:
-        decision = already_production(current.number)
     chosen = selection["chosen"]
     record: dict[str, Any] = {
         **asdict(decision),

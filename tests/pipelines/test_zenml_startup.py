@@ -71,7 +71,6 @@ def count_distribution_scans(monkeypatch) -> list:
 
 def test_upstream_scans_the_installed_distributions_on_every_lookup(monkeypatch):
     """The reason for cache_package_lookup: if ZenML caches the scan itself, drop ours."""
-
     from zenml.utils import source_utils
 
     lookup = source_utils._get_package_for_module
@@ -86,7 +85,6 @@ def test_upstream_scans_the_installed_distributions_on_every_lookup(monkeypatch)
 
 
 def test_the_cached_lookup_scans_once_and_answers_as_upstream(monkeypatch):
-
     from zenml.utils import source_utils
 
     from pipelines.zenml_startup import cache_package_lookup

@@ -31,6 +31,16 @@ def test_worse_than_production_is_not_promoted():
     assert "worse than production's 0.9600" in decision.reason
 
 
+def test_production_own_classifier_is_not_promoted_again():
+    decision = decide_promotion(0.93, GATE, production_score=0.93, same_as_production=4)
+    assert not decision.promote
+    assert "production's own (version 4's" in decision.reason
+    assert "production stays version 4" in decision.reason
+    # ... but the gate still speaks first.
+    below = decide_promotion(0.85, GATE, production_score=0.85, same_as_production=4)
+    assert "below the quality gate" in below.reason
+
+
 def test_below_the_gate_is_not_promoted_even_without_production():
     decision = decide_promotion(0.85, GATE)
     assert not decision.promote
