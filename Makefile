@@ -16,7 +16,7 @@ export PATH := $(BIN):$(PATH)
 export DVC_NO_ANALYTICS := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install data data-add run repro serve requirements bento bench bench-scale bench-image profile test test-fast lint format clean \
+.PHONY: help init update docs docs-serve install data data-add run repro serve requirements bento bench bench-scale bench-image profile test test-fast lint format clean \
 	stack stack-local stack-s3 stack-docker stack-kubernetes install-kubernetes podman-socket s3-server \
 	dvc-remote-s3 dashboard dashboard-stop models promote export-model new-project \
 	base-image wheelhouse containerize run-image push-image registry manifests deploy
@@ -33,6 +33,15 @@ $(VENV)/.installed: pyproject.toml uv.lock
 	touch $@
 
 install: $(VENV)/.installed ## Create .venv with the pinned dependencies (uv.lock)
+
+init: data ## Set up a fresh clone: .venv, the pre-commit hook and the data (make install + make data)
+
+# Newer versions of every dependency within pyproject.toml's ranges; the image's pins follow.
+update: install ## Upgrade the locked dependencies (uv lock --upgrade), sync .venv, refresh the image's pins
+	uv lock --upgrade
+	uv sync --frozen
+	touch $(VENV)/.installed
+	$(MAKE) requirements
 
 # The optional `kubernetes` group (the client ZenML's Kubernetes orchestrator imports), added
 # to the environment; `make install` syncs exactly and drops it, so this runs again after it.
@@ -86,6 +95,14 @@ bench-image: install ## Only the image benchmark: ours against BentoML's default
 
 profile: install ## Profile a cold and a cached training run and `models` (pyinstrument; PROFILE=cached,models)
 	PROFILE=$(PROFILE) python -m benchmarks.profile_training
+
+DOCS_PORT ?= 8000
+
+docs: install ## Build the documentation site into site/ (mkdocs build --strict)
+	mkdocs build --strict
+
+docs-serve: install ## Serve the documentation on 127.0.0.1:DOCS_PORT (8000), rebuilding on edits
+	mkdocs serve --strict --dev-addr 127.0.0.1:$(DOCS_PORT)
 
 lint: install ## Check code style with ruff
 	ruff check .
@@ -185,5 +202,5 @@ new-project: install ## Start your own project from this one in DEST (asks for p
 	python run.py new-project $(DEST)
 
 clean: ## Remove the environment, caches, reports and the raw CSV (make data restores it)
-	rm -rf $(VENV) .pytest_cache .ruff_cache reports data/raw/iris.csv
+	rm -rf $(VENV) .pytest_cache .ruff_cache reports site data/raw/iris.csv
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
