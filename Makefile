@@ -16,7 +16,7 @@ export PATH := $(BIN):$(PATH)
 export DVC_NO_ANALYTICS := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help init update docs docs-serve install data data-add run repro serve requirements bento bench bench-scale bench-image profile test test-fast lint format clean \
+.PHONY: help init update docs docs-serve notebook install data data-add run repro serve requirements bento bench bench-scale bench-image profile test test-fast lint format clean \
 	stack stack-local stack-s3 stack-docker stack-kubernetes install-kubernetes podman-socket s3-server \
 	dvc-remote-s3 dashboard dashboard-stop models promote export-model new-project \
 	base-image wheelhouse containerize run-image push-image registry manifests deploy
@@ -98,11 +98,16 @@ profile: install ## Profile a cold and a cached training run and `models` (pyins
 
 DOCS_PORT ?= 8000
 
+notebook: install ## Run notebooks/explore_model_versions.ipynb headless; the result, with its plots, in reports/
+	mkdir -p reports
+	jupyter execute --output=$(CURDIR)/reports/explore_model_versions notebooks/explore_model_versions.ipynb
+	@echo "Open reports/explore_model_versions.ipynb (VS Code, or any Jupyter, with the .venv kernel)"
+
 docs: install ## Build the documentation site into site/ (mkdocs build --strict)
-	mkdocs build --strict
+	NO_MKDOCS_2_WARNING=1 mkdocs build --strict
 
 docs-serve: install ## Serve the documentation on 127.0.0.1:DOCS_PORT (8000), rebuilding on edits
-	mkdocs serve --strict --dev-addr 127.0.0.1:$(DOCS_PORT)
+	NO_MKDOCS_2_WARNING=1 mkdocs serve --strict --dev-addr 127.0.0.1:$(DOCS_PORT)
 
 lint: install ## Check code style with ruff
 	ruff check .
