@@ -94,7 +94,7 @@ def write_reports(summary: dict[str, Any], folder: Path) -> None:
         "data_md5": summary["data_md5"],
     }
     (folder / "metrics.json").write_text(json.dumps(report, indent=2) + "\n")
-    (folder / "confusion_matrix.png").write_bytes(summary["confusion_matrix_png"])
+    summary["confusion_matrix_png"].save(folder / "confusion_matrix.png", format="PNG")
 
 
 def collect_batch_summary(run: Any) -> dict[str, Any]:

@@ -81,6 +81,13 @@ def train_candidate(
     cv_folds: int,
     seed: int,
 ) -> tuple[Annotated[Pipeline, "candidate_model"], Annotated[dict, "cv_result"]]:
+    """Tune one candidate model family by grid search with k-fold CV on the train split.
+
+    Takes: the train split, the dataset spec, the candidate's name and spec (estimator,
+    params, search space), the number of folds and the seed.
+    Gives: `candidate_model`, the best sklearn Pipeline refitted on the whole train split;
+    `cv_result`, its name, estimator, chosen and full hyperparameters, CV accuracy and std.
+    """
     model, result = search_candidate(name, spec, train, dataset, cv_folds, seed)
     log_metadata({"cv_accuracy": result["cv_accuracy"], "best_params": result["best_params"]})
     return model, result

@@ -125,9 +125,13 @@ def split_dataset(
 def load_data(
     data_file: Path, dataset: DatasetSpec, data_md5: str
 ) -> Annotated[pd.DataFrame, "raw_data"]:
-    """`data_file` is the client's CSV as an artifact: the step reads it wherever it runs.
+    """Read the raw dataset.
 
-    `data_md5` is the md5 DVC records (lineage), checked against the bytes that arrived.
+    Takes: `data_file`, the client's CSV as an artifact (so the step reads it wherever it
+    runs); the dataset spec; `data_md5`, the md5 DVC records (lineage), checked against
+    the bytes that arrived.
+    Gives: `raw_data`, the file as read (index = CSV line numbers), with its md5, row
+    count and path as metadata.
     """
     actual_md5 = file_md5(data_file)
     if actual_md5 != data_md5:
@@ -147,5 +151,11 @@ def load_data(
 def split_data(
     frame: pd.DataFrame, dataset: DatasetSpec, split: SplitSpec, seed: int
 ) -> tuple[Annotated[pd.DataFrame, "train_data"], Annotated[pd.DataFrame, "test_data"]]:
+    """Split the validated data into train and test, stratified by the target.
+
+    Takes: the validated frame, the dataset spec, the split spec (test size) and the seed.
+    Gives: `train_data` (for tuning and selection) and `test_data` (held out until
+    evaluation and promotion).
+    """
     train, test = split_dataset(frame, dataset.target, split.test_size, seed)
     return train, test  # a literal tuple: ZenML reads it to see two outputs

@@ -8,6 +8,7 @@ import io
 from typing import Annotated, Any
 
 import pandas as pd
+from PIL import Image
 from sklearn.metrics import (
     accuracy_score,
     confusion_matrix,
@@ -69,8 +70,23 @@ def confusion_matrix_png(matrix: list[list[int]], classes: list[str]) -> bytes:
     return buffer.getvalue()
 
 
+# The dashboard shows an HTML artifact in a sandboxed iframe 384 px high (Tailwind's h-96)
+# and, at a 1280 x 800 window, about 750 px wide: the table sits beside the image, and the
+# image takes the frame's height, so the report fits without scrolling.
+REPORT_STYLE = (
+    "html,body{margin:0}"
+    "body{box-sizing:border-box;height:100vh;padding:12px;display:flex;gap:24px;"
+    "align-items:flex-start;font:14px/1.4 system-ui,sans-serif;color:#1f2937}"
+    "h3{margin:0 0 12px;font-size:16px}"
+    "table{border-collapse:collapse}"
+    "th,td{border:1px solid #d1d5db;padding:4px 8px;text-align:right}"
+    "th:first-child,td:first-child{text-align:left}"
+    "img{height:100%;min-width:0;max-width:60%;object-fit:contain}"
+)
+
+
 def evaluation_html(metrics: dict[str, Any], png: bytes) -> str:
-    """One page for the dashboard: headline metrics, per-class table, confusion matrix."""
+    """One frame for the dashboard: headline metrics and per-class table beside the matrix."""
     rows = "".join(
         f"<tr><td>{html.escape(label)}</td><td>{m['precision']:.3f}</td>"
         f"<td>{m['recall']:.3f}</td><td>{m['support']}</td></tr>"
@@ -78,10 +94,12 @@ def evaluation_html(metrics: dict[str, Any], png: bytes) -> str:
     )
     image = base64.b64encode(png).decode()
     return (
-        f"<h3>Test accuracy {metrics['accuracy']:.3f} &middot; macro-F1 {metrics['macro_f1']:.3f}"
-        f"</h3><table border='1' cellpadding='4'><tr><th>class</th><th>precision</th>"
-        f"<th>recall</th><th>support</th></tr>{rows}</table>"
-        f"<img alt='confusion matrix' src='data:image/png;base64,{image}'/>"
+        f"<!doctype html><html><head><meta charset='utf-8'><style>{REPORT_STYLE}</style>"
+        f"</head><body><div><h3>Test accuracy {metrics['accuracy']:.3f}<br>"
+        f"macro-F1 {metrics['macro_f1']:.3f}</h3>"
+        f"<table><tr><th>class</th><th>precision</th><th>recall</th><th>support</th></tr>"
+        f"{rows}</table></div>"
+        f"<img alt='confusion matrix' src='data:image/png;base64,{image}'/></body></html>"
     )
 
 
@@ -90,10 +108,18 @@ def evaluate_model(
     model: Pipeline, test: pd.DataFrame, dataset: DatasetSpec
 ) -> tuple[
     Annotated[dict, "test_metrics"],
-    Annotated[bytes, "confusion_matrix_png"],
+    Annotated[Image.Image, "confusion_matrix_png"],
     Annotated[HTMLString, "evaluation_report"],
 ]:
+    """Score the chosen model on the held-out test split.
+
+    Takes: the chosen model, the test split and the dataset spec.
+    Gives: `test_metrics` (accuracy, macro-F1, per class, confusion matrix);
+    `confusion_matrix_png`, a PIL image, so that ZenML's Pillow materializer stores a PNG
+    and the dashboard shows it as an image (raw bytes showed as text that failed to load);
+    `evaluation_report`, HTML sized for the dashboard's frame.
+    """
     metrics = compute_metrics(model, test, dataset)
     png = confusion_matrix_png(metrics["confusion_matrix"], dataset.classes)
     log_metadata({"accuracy": metrics["accuracy"], "macro_f1": metrics["macro_f1"]})
-    return metrics, png, HTMLString(evaluation_html(metrics, png))
+    return metrics, Image.open(io.BytesIO(png)), HTMLString(evaluation_html(metrics, png))

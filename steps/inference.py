@@ -33,7 +33,12 @@ def label_rows(
 
 @step
 def load_batch(input_file: Path, path: str) -> Annotated[pd.DataFrame, "input_data"]:
-    """`input_file` is the client's file `path`, through the artifact store."""
+    """Read the file to score.
+
+    Takes: `input_file`, the client's file as an artifact (so the step reads it wherever it
+    runs), and `path`, its name as the user gave it (for messages).
+    Gives: `input_data`, the rows as read, with md5, row count and path as metadata.
+    """
     frame = read_dataset(input_file, shown_as=path)
     log_metadata(
         {"data_md5": file_md5(input_file), "rows": len(frame), "path": path},
@@ -47,7 +52,12 @@ def load_batch(input_file: Path, path: str) -> Annotated[pd.DataFrame, "input_da
 def validate_features(
     frame: pd.DataFrame, dataset: dict[str, Any], path: str
 ) -> Annotated[pd.DataFrame, "input_features"]:
-    """The training rules minus the target, which new data does not have."""
+    """Check the input against the training rules minus the target (new data has none).
+
+    Takes: the input frame, the production version's dataset spec (as a dict) and the path.
+    Gives: `input_features`, the configured feature columns as floats; a broken rule stops
+    the run, listing every problem.
+    """
     return validate_dataset(
         frame,
         DatasetSpec.model_validate(dataset),
@@ -61,6 +71,13 @@ def validate_features(
 def predict(
     model: Pipeline, features: pd.DataFrame, original: pd.DataFrame
 ) -> Annotated[pd.DataFrame, "predictions"]:
+    """Score the input with the production model.
+
+    Takes: the production version's classifier, the validated features and the input as
+    it was read.
+    Gives: `predictions`, the input plus `predicted_label`, one `probability_<class>`
+    column per class and the `model_version` that scored it.
+    """
     version = get_step_context().model  # the run config pins the production version
     return label_rows(model, features, original, str(version.number))
 
@@ -69,7 +86,13 @@ def predict(
 def detect_drift(
     reference: pd.DataFrame, features: pd.DataFrame, p_value_threshold: float
 ) -> tuple[Annotated[dict[str, Any], "drift_report"], Annotated[HTMLString, "drift_view"]]:
-    """`reference` is the production version's training split."""
+    """Compare each feature of the input with the training data (a KS test per feature).
+
+    Takes: `reference`, the production version's training split; the validated features;
+    the p-value below which a feature counts as drifted.
+    Gives: `drift_report`, per feature the KS statistic, p-value and means, plus the
+    verdict; `drift_view`, the same as an HTML table for the dashboard.
+    """
     report = drift_report(reference, features, list(features.columns), p_value_threshold)
     log_metadata({"drift": report})  # on the run, beside the artifact
     view = HTMLString(drift_html(report))

@@ -140,6 +140,15 @@ def promote_model(
     data_md5: str,
     data_revision: str | None = None,
 ) -> Annotated[dict, "promotion"]:
+    """Decide whether this run's model version becomes production, and set the stage if so.
+
+    Takes: the chosen model, its test metrics and the selection, the test split (to score
+    the current production model on the same rows), the dataset spec, the quality gate,
+    and the data's md5 and DVC revision (lineage, logged on the model version).
+    Gives: `promotion`, the decision (promote or not, and why) with the previous production
+    version and its score on this test split; the model version carries the run's lineage
+    and metrics as metadata.
+    """
     context = get_step_context()
     new_version = context.model
     current = production_version(new_version.name)

@@ -27,5 +27,11 @@ def select_model(
     Annotated[Pipeline, ArtifactConfig(name="classifier", artifact_type=ArtifactType.MODEL)],
     Annotated[dict, "selection"],
 ]:
+    """Choose the candidate with the best CV accuracy (the test split never takes part).
+
+    Takes: the candidate models and their CV results, in the same order.
+    Gives: `classifier`, the chosen model (a ZenML model artifact); `selection`, the chosen
+    candidate's result and every candidate's.
+    """
     winner = best_candidate(results)
     return models[winner], {"chosen": results[winner], "candidates": results}

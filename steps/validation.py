@@ -189,6 +189,12 @@ def note_duplicates(clean: pd.DataFrame, source: str) -> int:
 def validate_data(
     frame: pd.DataFrame, dataset: DatasetSpec
 ) -> Annotated[pd.DataFrame, "validated_data"]:
+    """Check the raw data against the dataset spec; stop the run listing every problem.
+
+    Takes: the raw frame and the dataset spec (columns, ranges, classes).
+    Gives: `validated_data`, the configured columns with features as floats, and the
+    number of duplicate rows (kept) as metadata.
+    """
     clean = validate_dataset(frame, dataset, source=dataset.path)
     log_metadata(
         {"duplicate_rows": note_duplicates(clean, dataset.path)},

@@ -6,7 +6,9 @@ import re
 import subprocess
 import sys
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -15,6 +17,8 @@ from tests.helpers import REPO, free_port, run_cli, training_config
 from tests.stack.conftest import isolated_env
 
 pytestmark = pytest.mark.slow
+
+VIEWPORT = {"width": 1280, "height": 800}
 
 STEPS = [
     "load_data",
@@ -27,6 +31,11 @@ STEPS = [
     "evaluate_model",
     "promote_model",
 ]
+
+
+class Dashboard(NamedTuple):
+    runs_url: str
+    run_name: str
 
 
 def dashboard(command: str, env: dict[str, str], *args: str) -> str:
@@ -50,10 +59,13 @@ def answers(url: str) -> bool:
         return False
 
 
-def test_dashboard_opens_on_the_runs_and_shows_a_past_run(tmp_path: Path, iris_csv: Path):
-    env = isolated_env(tmp_path)
-    config = training_config(tmp_path, iris_csv, "dashboard_model")
-    trained = run_cli("--config", str(config), cwd=tmp_path, env=env)
+@pytest.fixture(scope="module")
+def dashboard_run(tmp_path_factory: pytest.TempPathFactory, iris_csv: Path) -> Iterator[Dashboard]:
+    """A training run in a store of its own, and `make dashboard` started on it; stopped after."""
+    folder = tmp_path_factory.mktemp("dashboard")
+    env = isolated_env(folder)
+    config = training_config(folder, iris_csv, "dashboard_model")
+    trained = run_cli("--config", str(config), cwd=folder, env=env)
     assert trained.returncode == 0, trained.stdout + trained.stderr
     run_name = re.search(r"^Run\s+(\S+)", trained.stdout, re.MULTILINE).group(1)
 
@@ -62,20 +74,82 @@ def test_dashboard_opens_on_the_runs_and_shows_a_past_run(tmp_path: Path, iris_c
     runs_url = re.search(r"Dashboard: (\S+)", started).group(1)
     assert runs_url == f"http://127.0.0.1:{port}/projects/default/runs"
     try:
-        with browser_page() as page:
-            page.goto(runs_url)
-            page.get_by_text(run_name).first.wait_for(timeout=60_000)
-            assert "Add your account details" not in page.inner_text("body")  # no survey
-            links = page.eval_on_selector_all("a", "anchors => anchors.map(a => a.href)")
-            run_links = [link for link in links if re.search(r"/runs/[0-9a-f-]{36}$", link)]
-            assert run_links, links
-
-            # The run's graph is laid out in a web worker: wait until every step is drawn.
-            page.goto(run_links[0])
-            for step in STEPS:
-                page.get_by_text(step, exact=True).first.wait_for(timeout=60_000)
-            page.wait_for_function("/Completed\\s+9/.test(document.body.innerText)", timeout=60_000)
-            assert run_name in page.inner_text("body")
+        yield Dashboard(runs_url, run_name)
     finally:
         dashboard("stop", env)
     assert not answers(runs_url)
+
+
+def run_page(page, runs_url: str, run_name: str) -> str:
+    """The address of the run's page, found as a user finds it: on the runs page."""
+    page.goto(runs_url)
+    page.get_by_text(run_name).first.wait_for(timeout=60_000)
+    links = page.eval_on_selector_all("a", "anchors => anchors.map(a => a.href)")
+    run_links = [link for link in links if re.search(r"/runs/[0-9a-f-]{36}$", link)]
+    assert run_links, links
+    return run_links[0]
+
+
+def test_dashboard_opens_on_the_runs_and_shows_a_past_run(dashboard_run: Dashboard):
+    with browser_page() as page:
+        run_url = run_page(page, dashboard_run.runs_url, dashboard_run.run_name)
+        assert "Add your account details" not in page.inner_text("body")  # no survey
+
+        # The run's graph is laid out in a web worker: wait until every step is drawn.
+        page.goto(run_url)
+        for step in STEPS:
+            page.get_by_text(step, exact=True).first.wait_for(timeout=60_000)
+        page.wait_for_function("/Completed\\s+9/.test(document.body.innerText)", timeout=60_000)
+        assert dashboard_run.run_name in page.inner_text("body")
+
+
+def open_visualization(page, run_url: str, artifact: str) -> None:
+    """Click the artifact on the run's graph, then its Visualization tab and Load Preview."""
+    page.goto(run_url)
+    node = page.get_by_text(artifact, exact=True).first
+    node.wait_for(timeout=60_000)
+    node.click()
+    page.get_by_role("tab", name="Visualization").click()
+    load = page.get_by_role("button", name="Load Preview")
+    refused = page.get_by_text("cannot be visualized because it cannot be loaded")
+    load.or_(refused).first.wait_for(timeout=60_000)
+    assert not refused.count(), f"{artifact}: {refused.first.inner_text()}"
+    load.click()
+
+
+def test_the_confusion_matrix_is_an_image_and_the_report_fits_its_frame(
+    dashboard_run: Dashboard,
+):
+    with browser_page() as page:
+        page.set_viewport_size(VIEWPORT)
+        run_url = run_page(page, dashboard_run.runs_url, dashboard_run.run_name)
+
+        open_visualization(page, run_url, "confusion_matrix_png")
+        image = page.locator("img[alt='Visualization for artifact']")
+        image.wait_for(timeout=60_000)
+        image.evaluate("img => img.decode()")  # waits for the image; fails if it cannot load
+        assert image.evaluate("img => [img.naturalWidth, img.naturalHeight]") == [450, 400]
+
+        open_visualization(page, run_url, "evaluation_report")
+        frame_element = page.locator("iframe[title='Secure HTML Content']")
+        frame_element.wait_for(timeout=60_000)
+        box = frame_element.bounding_box()
+        assert box["y"] + box["height"] <= VIEWPORT["height"], box  # on screen, unscrolled
+        assert box["x"] + box["width"] <= VIEWPORT["width"], box
+        frame = frame_element.element_handle().content_frame()
+        frame.wait_for_load_state()
+        fit = frame.evaluate(
+            """() => {
+                const page = document.scrollingElement, img = document.querySelector("img");
+                return {
+                    scrollWidth: page.scrollWidth, clientWidth: page.clientWidth,
+                    scrollHeight: page.scrollHeight, clientHeight: page.clientHeight,
+                    imageWidth: img.naturalWidth, imageBottom: img.getBoundingClientRect().bottom,
+                    text: document.body.innerText,
+                };
+            }"""
+        )
+        assert fit["scrollHeight"] <= fit["clientHeight"], fit
+        assert fit["scrollWidth"] <= fit["clientWidth"], fit
+        assert fit["imageWidth"] > 0 and fit["imageBottom"] <= fit["clientHeight"], fit
+        assert "Test accuracy" in fit["text"] and "virginica" in fit["text"], fit

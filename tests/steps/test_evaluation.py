@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+import base64
+import io
+
 import pandas as pd
+from PIL import Image
 from sklearn.dummy import DummyClassifier
 
 from steps.config_models import DatasetSpec, FeatureSpec
@@ -27,11 +31,15 @@ def test_metrics_of_a_constant_model():
 
 def test_confusion_matrix_is_a_png_shown_in_the_report():
     png = confusion_matrix_png([[2, 0, 0], [1, 1, 0], [0, 0, 2]], ["a", "b", "c"])
-    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    image = Image.open(io.BytesIO(png))
+    assert (image.format, image.size) == ("PNG", (450, 400))
+    assert len(image.getcolors(maxcolors=100_000)) > 100  # drawn, not a blank canvas
     metrics = {
         "accuracy": 0.8,
         "macro_f1": 0.78,
         "per_class": {"a": {"precision": 0.67, "recall": 1.0, "support": 2}},
     }
     page = evaluation_html(metrics, png)
-    assert "Test accuracy 0.800" in page and "data:image/png;base64," in page
+    assert "Test accuracy 0.800" in page and "macro-F1 0.780" in page
+    assert "<td>a</td><td>0.670</td><td>1.000</td><td>2</td>" in page
+    assert f"data:image/png;base64,{base64.b64encode(png).decode()}" in page
