@@ -85,7 +85,7 @@ def quick_start_commands() -> list[str]:
 
 
 def readme_test_command() -> str:
-    tests = [command for command in quick_start_commands() if re.search(r"\btest\b", command)]
+    tests = [command for command in quick_start_commands() if re.search(r"\btest$", command)]
     assert len(tests) == 1, quick_start_commands()
     return tests[0]
 
