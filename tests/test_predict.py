@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import bentoml
 import pandas as pd
 import pytest
 from zenml.client import Client
@@ -24,10 +25,22 @@ def production_number(model_name: str) -> str:
     return str(Client().get_model_version(model_name, ModelStages.PRODUCTION).number)
 
 
+def served_probabilities(model_name: str, row: list[float]) -> dict[str, float]:
+    """What the exported model itself gives this row, whichever candidate the config chose."""
+    export = bentoml.models.get(f"{model_name}:latest")
+    names = [feature["name"] for feature in export.info.metadata["features"]]
+    classifier = bentoml.sklearn.load_model(export)
+    probabilities = classifier.predict_proba(pd.DataFrame([row], columns=names))[0]
+    return dict(zip(export.info.metadata["classes"], probabilities, strict=True))
+
+
 def test_one_row_prints_species_probability_and_version(config, served_model, tmp_path):
-    result = run_cli("--config", str(config), "predict", "6.3", "3.3", "6.0", "2.5", cwd=tmp_path)
+    row = [6.3, 3.3, 6.0, 2.5]  # a clear virginica: any model past the quality gate says so
+    result = run_cli("--config", str(config), "predict", *map(str, row), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("virginica (probability 1.00)")
+    expected = served_probabilities(served_model, row)
+    assert max(expected, key=expected.get) == "virginica"
+    assert result.stdout.startswith(f"virginica (probability {expected['virginica']:.2f})")
     assert result.stdout.strip().endswith(
         f"{served_model} version {production_number(served_model)}"
     )

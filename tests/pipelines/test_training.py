@@ -10,14 +10,16 @@ import os
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+from PIL import Image
 from zenml.client import Client
 from zenml.enums import ExecutionStatus, ModelStages
 
 from service.model_store import latest_export
 from steps.data import file_md5
-from tests.helpers import run_cli, training_config
+from tests.helpers import run_cli, shipped_config, training_config
 
 pytestmark = pytest.mark.slow
 
@@ -73,11 +75,8 @@ def test_first_run_promotes_and_records_lineage(tmp_path, iris_csv):
     assert raw_data["data_md5"] == metadata["data_md5"]
     assert raw_data["path"] == str(iris_csv)
     trained = {name for name in run.steps if name.startswith("train_")}
-    assert trained == {
-        "train_logistic_regression",
-        "train_random_forest",
-        "train_k_nearest_neighbors",
-    }
+    candidates = shipped_config()["parameters"]["candidates"]
+    assert trained == {f"train_{name}" for name in candidates}  # one step per config entry
     row = pd.DataFrame([[5.1, 3.5, 1.4, 0.2]], columns=metadata["features"])
     assert version.get_artifact("classifier").load().predict(row).tolist() == ["setosa"]
 
@@ -96,7 +95,14 @@ def test_first_run_promotes_and_records_lineage(tmp_path, iris_csv):
 
     report = json.loads((tmp_path / "reports" / "metrics.json").read_text())
     assert report["accuracy"] == metadata["test_accuracy"]
-    assert (tmp_path / "reports" / "confusion_matrix.png").read_bytes()[:4] == b"\x89PNG"
+    # The confusion matrix a user opens: a picture with the heat map drawn on it.
+    with Image.open(tmp_path / "reports" / "confusion_matrix.png") as picture:
+        assert picture.format == "PNG"
+        assert min(picture.size) >= 300
+        pixels = np.asarray(picture.convert("RGB"), dtype=int)
+    red, blue = pixels[..., 0], pixels[..., 2]
+    assert (pixels != 255).any(axis=-1).mean() > 0.1  # not a blank canvas
+    assert ((blue > 100) & (blue - red > 80)).mean() > 0.02  # the well-filled (diagonal) cells
 
 
 def test_cold_run_then_cached_rerun_then_changed_data_reruns_from_load(tmp_path, iris_csv):

@@ -10,7 +10,7 @@ import yaml
 
 from service.model_store import exports_of
 from stack.models import describe_revision, format_hyperparameters, format_story
-from tests.helpers import REPO, run_cli, training_config
+from tests.helpers import REPO, run_cli, shipped_config, training_config
 from tests.stack.conftest import isolated_env
 
 MODEL = "story_iris"
@@ -98,7 +98,13 @@ def test_a_versions_story_from_training_to_serving(tmp_path: Path, iris_csv: Pat
     assert field(story, "dataset") == str(iris_csv)
     family = field(story, "model family")
     assert re.fullmatch(r"\w+ \(sklearn\.[\w.]+\)", family), family
-    assert "=" in field(story, "hyperparameters")
+    # The chosen candidate's hyperparameters: the names its config entry sets or searches.
+    chosen = shipped_config()["parameters"]["candidates"][family.split()[0]]
+    hyperparameters_1 = field(story, "hyperparameters")
+    named = set(re.findall(r"(\w+)=", hyperparameters_1))
+    assert named == {*chosen.get("params", {}), *chosen.get("search_space", {})} or (
+        hyperparameters_1 == "defaults"
+    )
     assert re.fullmatch(r"0\.\d{4}", field(story, "cv accuracy"))
     assert re.fullmatch(r"0\.\d{4}", field(story, "test accuracy"))
     assert field(story, "test rows") == "30"
@@ -125,7 +131,7 @@ def test_a_versions_story_from_training_to_serving(tmp_path: Path, iris_csv: Pat
     result, listed = cli("models")
     runs = [line.split()[6] for line in listed.splitlines() if line[:1].isdigit()]
     assert len(runs) == 2 and len(set(runs)) == 2 and all(r.startswith("training-") for r in runs)
-    assert "n_neighbors=" in listed or "C=" in listed or "max_depth=" in listed
+    assert hyperparameters_1 in listed
 
     # A person promotes version 2: its story says so, and names its own export.
     result, promoted_out = cli("promote", "2")
