@@ -13,20 +13,19 @@ from typing import NamedTuple
 import pytest
 
 from tests.browser import browser_page
-from tests.helpers import REPO, free_port, run_cli, training_config
+from tests.helpers import REPO, free_port, run_cli, shipped_config, training_config
 from tests.stack.conftest import isolated_env
 
 pytestmark = pytest.mark.slow
 
 VIEWPORT = {"width": 1280, "height": 800}
 
+# The training pipeline's steps: one `train_<name>` per candidate of the shipped config.
 STEPS = [
     "load_data",
     "validate_data",
     "split_data",
-    "train_logistic_regression",
-    "train_random_forest",
-    "train_k_nearest_neighbors",
+    *(f"train_{name}" for name in shipped_config()["parameters"]["candidates"]),
     "select_model",
     "evaluate_model",
     "promote_model",
@@ -99,7 +98,9 @@ def test_dashboard_opens_on_the_runs_and_shows_a_past_run(dashboard_run: Dashboa
         page.goto(run_url)
         for step in STEPS:
             page.get_by_text(step, exact=True).first.wait_for(timeout=60_000)
-        page.wait_for_function("/Completed\\s+9/.test(document.body.innerText)", timeout=60_000)
+        page.wait_for_function(
+            f"/Completed\\s+{len(STEPS)}/.test(document.body.innerText)", timeout=60_000
+        )
         assert dashboard_run.run_name in page.inner_text("body")
 
 
