@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import statistics
 import subprocess
+import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,28 +22,43 @@ class Measure:
     cpu_seconds: float = 0.0  # user + system CPU time of the process: less sensitive to other load
 
 
-def measure(command: list[str], cwd: Path, env: dict[str, str], log: Path) -> Measure:
-    """Wall time and peak RSS of one run, like `/usr/bin/time -v`.
+# Linux keeps the memory high-water mark a process had before exec in its ru_maxrss, so a
+# command forked straight from the benchmark (hundreds of MB) would report at least the
+# benchmark's size. It is forked from this bare launcher instead, which writes the command's
+# own usage (os.wait4: that one child's, not RUSAGE_CHILDREN's running maximum) to a file.
+_LAUNCHER = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execvp(sys.argv[2], sys.argv[2:])
+    except OSError as error:
+        print(f"cannot run {sys.argv[2]}: {error}", file=sys.stderr)
+    os._exit(127)
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as out:
+    out.write(f"{usage.ru_maxrss} {usage.ru_utime + usage.ru_stime}")
+sys.exit(os.waitstatus_to_exitcode(status) % 256)
+"""
 
-    os.wait4 returns the resource usage of that one child (ru_maxrss, KiB on Linux),
-    not the running maximum over all children that RUSAGE_CHILDREN would give.
-    """
-    with open(log, "a") as output:
+
+def measure(command: list[str], cwd: Path, env: dict[str, str], log: Path) -> Measure:
+    """Wall time, CPU time and peak RSS of one run of `command`, like `/usr/bin/time -v`."""
+    with open(log, "a") as output, tempfile.TemporaryDirectory() as folder:
+        usage_file = Path(folder) / "usage"
         output.write(f"\n$ {' '.join(command)}\n")
         output.flush()
+        launcher = [sys.executable, "-I", "-S", "-c", _LAUNCHER, str(usage_file), *command]
         start = time.perf_counter()
-        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=output, stderr=output)
-        _, status, usage = os.wait4(process.pid, 0)
+        returncode = subprocess.run(
+            launcher, cwd=cwd, env=env, stdout=output, stderr=output
+        ).returncode
         seconds = time.perf_counter() - start
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
-        tail = log.read_text()[-2000:]
-        raise BenchmarkError(f"{' '.join(command)} exited with {process.returncode}:\n{tail}")
-    return Measure(
-        seconds=seconds,
-        peak_mb=usage.ru_maxrss / 1024,
-        cpu_seconds=usage.ru_utime + usage.ru_stime,
-    )
+        if returncode != 0:
+            tail = log.read_text()[-2000:]
+            raise BenchmarkError(f"{' '.join(command)} exited with {returncode}:\n{tail}")
+        maxrss_kib, cpu_seconds = usage_file.read_text().split()
+    return Measure(seconds=seconds, peak_mb=int(maxrss_kib) / 1024, cpu_seconds=float(cpu_seconds))
 
 
 def median_measure(measures: list[Measure]) -> Measure:

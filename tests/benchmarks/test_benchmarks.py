@@ -54,11 +54,6 @@ def test_plain_script_trains_the_scale_candidates(tmp_path):
     assert set(model.classes_) == set(CLASSES)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ru_maxrss keeps the high-water mark of the memory a child had before exec, "
-    "which is its caller's (vfork): every peak is at least the caller's resident size",
-)
 def test_a_small_command_measures_its_own_peak_not_its_callers(tmp_path):
     ballast = bytearray(400 * 2**20)
     ballast[::4096] = b"\x01" * len(ballast[::4096])  # resident, not just reserved
