@@ -8,13 +8,14 @@ from pathlib import Path
 
 import click
 
+from pipelines.project_paths import CONFIGS, PROJECT_ROOT, SERVICE_DIR
+
 # Quiet, private defaults; a user's own environment still wins.
 os.environ.setdefault("ZENML_ANALYTICS_OPT_IN", "false")
 os.environ.setdefault("ZENML_ENABLE_RICH_TRACEBACK", "false")
 os.environ.setdefault("ZENML_AUTO_OPEN_DASHBOARD", "false")
 
-PROJECT = Path(__file__).resolve().parent
-DEFAULT_CONFIG = PROJECT / "configs" / "training.yaml"
+DEFAULT_CONFIG = CONFIGS / "training.yaml"
 REPORTS = Path("reports")
 
 
@@ -69,15 +70,15 @@ def serve_command_for(config_path: Path) -> str:
     config = config_path.resolve()
     if config == DEFAULT_CONFIG:
         return "make serve"
-    shown = config.relative_to(PROJECT) if config.is_relative_to(PROJECT) else config
+    shown = config.relative_to(PROJECT_ROOT) if config.is_relative_to(PROJECT_ROOT) else config
     return f"make serve CONFIG={shown}"
 
 
 def export_for_serving(model_name: str, number: int | None = None):
     """Production (or version `number`) into BentoML's store; a failure is said, not raised."""
+    from deploy.export import NothingToExport, export_version
+    from pipelines.model_registry import ModelUnavailable
     from pipelines.runner import production_unavailable
-    from service.export import NothingToExport, export_version
-    from stack.models import ModelUnavailable
 
     try:
         return export_version(model_name, number)
@@ -129,6 +130,7 @@ def predict_one(values: tuple[float, ...], model_name: str) -> None:
     """Straight from the BentoML export: no ZenML start-up on this interactive path."""
     from pydantic import ValidationError
 
+    from deploy.model_store import NoServingModel, latest_export
     from service.contract import (
         as_records,
         check_feature_order,
@@ -136,7 +138,6 @@ def predict_one(values: tuple[float, ...], model_name: str) -> None:
         record_model,
         records_matrix,
     )
-    from service.model_store import NoServingModel, latest_export
 
     try:
         export = latest_export(model_name)
@@ -203,9 +204,9 @@ def export_command(context: click.Context, number: int | None, model_name: str |
 
 def export_or_stop(name: str, number: int | None = None):
     """The export `export`, `serve` and `bento` start from, or the reason there is none."""
+    from deploy.export import NothingToExport, export_version
+    from pipelines.model_registry import ModelUnavailable, UnknownModel
     from pipelines.runner import RunStopped, production_unavailable
-    from service.export import NothingToExport, export_version
-    from stack.models import ModelUnavailable, UnknownModel
 
     try:
         return export_version(name, number)
@@ -231,7 +232,7 @@ def serve_command(context: click.Context, port: int, host: str, model_name: str 
     name = model_from(context, model_name)
     export = export_or_stop(name)
     click.echo(f"Serving {name} version {export.version} on http://{host}:{port}/ui (Ctrl+C stops)")
-    os.chdir(PROJECT / "service")
+    os.chdir(SERVICE_DIR)
     command = [sys.executable, "-m", "bentoml", "serve", "--host", host, "--port", str(port)]
     os.execv(sys.executable, [*command, "--arg", f"model={name}"])
 
@@ -245,7 +246,7 @@ def bento_command(context: click.Context, model_name: str | None) -> None:
     The bento is named after the model and records which model it serves, so
     `bentoml serve <bento>` starts with no setting after `bentoml import` elsewhere.
     """
-    from service.containers import ImageError, build_bento
+    from deploy.containers import ImageError, build_bento
 
     name = model_from(context, model_name)
     export = export_or_stop(name)
@@ -266,9 +267,9 @@ def promote_command(context: click.Context, number: int, model_name: str | None)
     The version is exported for serving first: one whose model cannot be loaded is refused
     and production stays as it was.
     """
+    from deploy.export import promote
+    from pipelines.model_registry import ModelUnavailable, UnknownModel
     from pipelines.runner import RunStopped
-    from service.export import promote
-    from stack.models import ModelUnavailable, UnknownModel
 
     name = model_from(context, model_name)
     try:
@@ -284,7 +285,7 @@ def promote_command(context: click.Context, number: int, model_name: str | None)
     )
 
 
-from service.cli import deploy_command, image_command  # noqa: E402  (light: no ZenML import)
+from deploy.cli import deploy_command, image_command  # noqa: E402  (light: no ZenML import)
 from stack.cli import model_from, models_command, stack_command  # noqa: E402
 from stack.new_project import new_project_command  # noqa: E402
 

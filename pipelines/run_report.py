@@ -13,7 +13,7 @@ def _load(steps: dict[str, Any], step_name: str, output: str) -> Any:
 
 def collect_summary(run: Any, model_name: str) -> dict[str, Any]:
     """The facts of a finished training run, read back from its artifacts and model version."""
-    from stack.models import production_version
+    from pipelines.model_registry import production_version
 
     steps = run.steps  # one query: each `run.steps` lists the run's steps again
     production = production_version(model_name)

@@ -307,8 +307,8 @@ def run_training(config_path: Path, no_cache: bool, say: Callable[[str], None]) 
     import yaml
 
     check_before_run("Training", config_path)
+    from pipelines.project_paths import resolve_project_path
     from pipelines.zenml_startup import trim_startup
-    from steps.config_models import resolve_project_path
 
     trim_startup()  # before the pipeline compiles (ZenML activates integrations then)
 
@@ -352,8 +352,8 @@ def run_batch_inference(input_path: Path, model_name: str) -> dict[str, Any]:
     The model is the training config's (`model_name`), pinned at its production version
     when the run starts: no second config to keep in step with the first.
     """
+    from pipelines.model_registry import ModelUnavailable, production_version, reachable_classifier
     from pipelines.zenml_startup import trim_startup
-    from stack.models import ModelUnavailable, production_version, reachable_classifier
 
     check_before_run("Prediction")
     trim_startup()  # before the pipeline compiles (ZenML activates integrations then)

@@ -68,7 +68,7 @@ def models_command(
     With --version N: that version's stage, run, data, model, metrics, promotion and its
     export in this machine's BentoML store. An unknown model or version exits with 1.
     """
-    from stack.models import (
+    from pipelines.model_registry import (
         UnknownModel,
         format_story,
         format_table,

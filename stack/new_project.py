@@ -34,7 +34,9 @@ from pathlib import Path
 
 import click
 
-TEMPLATE_ROOT = Path(__file__).resolve().parents[1]
+from pipelines.project_paths import PROJECT_ROOT
+
+TEMPLATE_ROOT = PROJECT_ROOT
 
 
 @dataclass(frozen=True)

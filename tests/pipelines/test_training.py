@@ -15,7 +15,7 @@ import pytest
 from zenml.client import Client
 from zenml.enums import ExecutionStatus, ModelStages
 
-from service.model_store import latest_export
+from deploy.model_store import latest_export
 from steps.data import file_md5
 from tests.helpers import run_cli, training_config
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from service.model_store import exports_of
-from stack.models import describe_revision, format_hyperparameters, format_story
+from deploy.model_store import exports_of
+from pipelines.model_registry import describe_revision, format_hyperparameters, format_story
 from tests.helpers import REPO, run_cli, training_config
 from tests.stack.conftest import isolated_env
 
@@ -157,7 +157,7 @@ def test_a_versions_story_from_training_to_serving(tmp_path: Path, iris_csv: Pat
 
 
 def test_the_latest_export_of_a_name_with_capitals(tmp_path, monkeypatch):
-    from service.model_store import latest_export
+    from deploy.model_store import latest_export
 
     home = tmp_path / "bentoml"
     monkeypatch.setenv("BENTOML_HOME", str(home))
@@ -172,7 +172,7 @@ def test_the_latest_export_of_a_name_with_capitals(tmp_path, monkeypatch):
 def test_run_names_come_from_one_query_and_missing_ones_are_looked_up(monkeypatch):
     from types import SimpleNamespace
 
-    import stack.models as models
+    import pipelines.model_registry as models
 
     versions = [SimpleNamespace(id=i, number=i) for i in (3, 2, 1)]
     queries = []

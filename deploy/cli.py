@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from service.containers import BACKENDS, ImageError, build_dir
+from deploy.containers import BACKENDS, ImageError, build_dir
 
 backend_option = click.option(
     "--backend",
@@ -35,7 +35,7 @@ def image_command() -> None:
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
 def wheels_command(folder: Path) -> None:
     """Download the image's packages as wheels into FOLDER, for `build --wheelhouse`."""
-    from service.containers import download_wheels
+    from deploy.containers import download_wheels
 
     try:
         count = download_wheels(folder)
@@ -54,7 +54,7 @@ def wheels_command(folder: Path) -> None:
 @click.option("--model", "model_name", help="[default: model.name in the training --config]")
 def build_command(backend: str, wheelhouse: Path | None, model_name: str | None) -> None:
     """Bento of the --config's production model, then `bentoml containerize` it."""
-    from service.containers import containerize
+    from deploy.containers import containerize
     from stack.cli import model_from
 
     model_name = model_from(click.get_current_context(), model_name)
@@ -100,7 +100,7 @@ def run_command(backend: str, port: int, host: str, settings: dict[str, str]) ->
     """Run the newest built image in the foreground, on HOST:PORT (Ctrl-C stops and removes
     it). SERVING_API_TOKEN, when set here, is passed on by name: its value stays out of the
     image and of the command line."""
-    from service.containers import exec_run, read_record
+    from deploy.containers import exec_run, read_record
 
     try:
         record = read_record()
@@ -116,7 +116,7 @@ def run_command(backend: str, port: int, host: str, settings: dict[str, str]) ->
 @click.option("--tls-verify/--no-tls-verify", default=True, help="Off for a plain-HTTP registry.")
 def push_command(registry: str, backend: str, tls_verify: bool) -> None:
     """Tag the newest built image under REGISTRY (host:port/path) and push it."""
-    from service.containers import push, read_record
+    from deploy.containers import push, read_record
 
     try:
         reference = push(backend, read_record()["image"], registry, tls_verify)
@@ -129,7 +129,7 @@ def push_command(registry: str, backend: str, tls_verify: bool) -> None:
 @click.option("--port", type=click.IntRange(1, 65535), default=5000, show_default=True)
 def registry_command(port: int) -> None:
     """A throwaway local registry (Debian's docker-registry) on 127.0.0.1:PORT, to try pushes."""
-    from service.containers import registry_config
+    from deploy.containers import registry_config
 
     with tempfile.TemporaryDirectory() as folder:
         config = Path(folder) / "config.yml"
@@ -153,8 +153,8 @@ def deploy_command(
     image: str | None, namespace: str | None, min_replicas: int, max_replicas: int, dry_run: bool
 ) -> None:
     """Write Kubernetes manifests for the image and apply them with kubectl."""
-    from service.containers import read_record
-    from service.k8s_manifests import DeployError, apply, manifests, write_manifests
+    from deploy.containers import read_record
+    from deploy.k8s_manifests import DeployError, apply, manifests, write_manifests
 
     try:
         record = read_record()

@@ -13,12 +13,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from service.model_store import NoServingModel, latest_export
-from stack.models import (
+from deploy.model_store import NoServingModel, latest_export
+from pipelines.model_registry import (
     load_classifier,
     model_version,
     production_version,
     reachable_classifier,
+    set_production_by_hand,
+    training_run_id,
 )
 
 # Metadata the promotion step logs on a model version and the service shows in /model.
@@ -51,14 +53,6 @@ def lineage_labels(version) -> dict[str, str]:
         "zenml_run_id": str(metadata.get("run_id") or training_run_id(version)),
         "data_md5": str(metadata["data_md5"]),
     }
-
-
-def training_run_id(version) -> str:
-    """The run that made the version, for versions promoted before `run_id` was logged."""
-    from zenml.client import Client
-
-    runs = Client().list_pipeline_runs(model_version_id=version.id, sort_by="asc:created", size=1)
-    return str(runs.items[0].id) if runs.items else "-"
 
 
 def serving_metadata(model: Any, version) -> dict[str, Any]:
@@ -128,28 +122,12 @@ def promote(model_name: str, number: int) -> tuple[int | None, Export]:
     before the stage changes, even if this machine's BentoML store still holds a copy:
     production stays what it was.
     """
-    from datetime import datetime, timezone
-
-    from zenml import log_metadata
-    from zenml.client import Client
-    from zenml.enums import ModelStages
-
     version = model_version(model_name, number)
     reachable_classifier(version)
     previous = production_version(model_name)
     export = export_version(model_name, number)
     try:
-        log_metadata(
-            {
-                "manual_promotion": {
-                    "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                    "by": Client().active_user.name,  # the ZenML user (server or local)
-                    "previous_production": previous.number if previous else None,
-                }
-            },
-            model_version_id=version.id,
-        )
-        version.set_stage(ModelStages.PRODUCTION, force=True)
+        set_production_by_hand(version, previous)
     except Exception:
         if export.created:
             discard_export(export.tag)

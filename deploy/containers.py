@@ -19,11 +19,11 @@ from pathlib import Path
 
 import yaml
 
-SERVICE_DIR = Path(__file__).resolve().parent
-PROJECT = SERVICE_DIR.parent
+from pipelines.project_paths import PROJECT_ROOT, SERVICE_DIR
+
 BACKENDS = ("docker", "podman", "buildah")
 CONTAINER_PORT = 3000  # BentoML's port inside the image
-UV = str(PROJECT / ".venv" / "bin" / "uv")
+UV = str(PROJECT_ROOT / ".venv" / "bin" / "uv")
 PIP = "pip==26.3"  # downloads the wheelhouse (uv has no download command)
 
 
@@ -197,7 +197,7 @@ def image_size_mb(backend: str, reference: str) -> str:
 
 
 def build_dir() -> Path:
-    return Path(os.environ.get("IRIS_BUILD_DIR", PROJECT / "build"))
+    return Path(os.environ.get("IRIS_BUILD_DIR", PROJECT_ROOT / "build"))
 
 
 def write_record(record: dict[str, str]) -> None:

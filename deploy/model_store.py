@@ -3,7 +3,7 @@
 The one-row `python run.py predict` is interactive: it reads the files `bentoml.sklearn`
 wrote (`model.yaml`, `saved_model.pkl`) so it starts in the time scikit-learn takes to load.
 `python run.py models --version N` finds a version's exports here by their labels.
-tests/service/test_model_store.py checks it finds what BentoML's own API finds.
+tests/deploy/test_model_store.py checks it finds what BentoML's own API finds.
 """
 
 from __future__ import annotations
