@@ -138,14 +138,15 @@ def predict_one(values: tuple[float, ...], model_name: str) -> None:
         record_model,
         records_matrix,
     )
+    from service.export_contract import ExportLabels, ExportMetadata
 
     try:
         export = latest_export(model_name)
     except NoServingModel as error:
         click.secho(str(error), fg="red", err=True)
         sys.exit(1)
-    features = export.metadata["features"]
-    names = [feature["name"] for feature in features]
+    metadata = ExportMetadata.model_validate(export.metadata)
+    features, names = metadata.feature_dicts(), metadata.feature_names
     if len(values) != len(names):
         raise click.UsageError(
             f"expected {len(names)} values ({' '.join(names)}), got {len(values)}"
@@ -158,9 +159,10 @@ def predict_one(values: tuple[float, ...], model_name: str) -> None:
     classifier = export.load()
     check_feature_order(classifier, names)
     probs = probabilities(classifier, records_matrix([record], names))
-    prediction = as_records(probs, export.metadata["classes"])[0]
+    prediction = as_records(probs, metadata.classes)[0]
     label = prediction["label"]
-    version = export.labels.get("zenml_model_version", "?")
+    labels = ExportLabels.of(export.labels)
+    version = labels.version if labels else "?"
     click.echo(
         f"{label} (probability {prediction['probabilities'][label]:.2f})"
         f" - {model_name} version {version}"

@@ -22,16 +22,7 @@ from pipelines.model_registry import (
     set_production_by_hand,
     training_run_id,
 )
-
-# Metadata the promotion step logs on a model version and the service shows in /model.
-CARRIED_METADATA = (
-    "model_family",
-    "hyperparameters",
-    "cv_accuracy",
-    "test_accuracy",
-    "test_macro_f1",
-    "test_rows",
-)
+from service.export_contract import ExportLabels, ExportMetadata, FeatureRange
 
 
 class NothingToExport(LookupError):
@@ -47,27 +38,33 @@ class Export:
 
 def lineage_labels(version) -> dict[str, str]:
     metadata = version.run_metadata
-    return {
-        "zenml_model": version.model.name,
-        "zenml_model_version": str(version.number),
-        "zenml_run_id": str(metadata.get("run_id") or training_run_id(version)),
-        "data_md5": str(metadata["data_md5"]),
-    }
+    return ExportLabels(
+        model=version.model.name,
+        version=str(version.number),
+        run_id=str(metadata.get("run_id") or training_run_id(version)),
+        data_md5=str(metadata["data_md5"]),
+    ).as_labels()
 
 
 def serving_metadata(model: Any, version) -> dict[str, Any]:
-    """What the service needs to validate requests and describe itself."""
+    """What the service needs to validate requests and describe itself, from what the
+    promotion step logged on the version (steps/promotion.py)."""
     metadata = version.run_metadata
     dataset = metadata["dataset"]
-    return {
-        "target": dataset["target"],
-        "classes": [str(label) for label in model.classes_],
-        "features": [
-            {"name": name, "min": spec["min"], "max": spec["max"]}
+    return ExportMetadata(
+        target=dataset["target"],
+        classes=[str(label) for label in model.classes_],
+        features=[
+            FeatureRange(name=name, min=spec["min"], max=spec["max"])
             for name, spec in dataset["features"].items()
         ],
-        **{key: metadata[key] for key in CARRIED_METADATA},
-    }
+        model_family=metadata["model_family"],
+        hyperparameters=metadata["hyperparameters"],
+        cv_accuracy=metadata["cv_accuracy"],
+        test_accuracy=metadata["test_accuracy"],
+        test_macro_f1=metadata["test_macro_f1"],
+        test_rows=metadata["test_rows"],
+    ).model_dump()
 
 
 def is_current(model_name: str, labels: dict[str, str]) -> bool:

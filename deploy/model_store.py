@@ -14,6 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
+
+from service.export_contract import ExportLabels
 
 
 class NoServingModel(LookupError):
@@ -81,10 +84,11 @@ def exports_of(model_name: str, number: int | str) -> list[StoredExport]:
             info = yaml.safe_load(info_file.read_text()) or {}
         except (OSError, yaml.YAMLError):
             continue  # half-written or foreign: not an export of ours
-        labels = info.get("labels") or {}
-        if labels.get("zenml_model") != model_name:
-            continue
-        if labels.get("zenml_model_version") != str(number):
+        try:
+            labels = ExportLabels.of(info.get("labels") or {})
+        except ValidationError:
+            continue  # labelled by someone else: not an export of ours
+        if labels is None or (labels.model, labels.version) != (model_name, str(number)):
             continue
         latest = info_file.parent.parent / "latest"
         is_latest = latest.is_file() and latest.read_text().strip() == info_file.parent.name
