@@ -1,4 +1,5 @@
-"""The project's command line. Thin on purpose: it parses options and calls pipelines."""
+"""The project's command line. Thin on purpose: it parses options and calls functions;
+a command that cannot go on ends through pipelines/command_line.py."""
 
 from __future__ import annotations
 
@@ -8,14 +9,12 @@ from pathlib import Path
 
 import click
 
-from pipelines.project_paths import CONFIGS, PROJECT_ROOT, SERVICE_DIR
+from pipelines.command_line import fail, quiet_expected_failures, stop, warn
+from pipelines.project_paths import DEFAULT_CONFIG, SERVICE_DIR
+from pipelines.zenml_startup import set_quiet_defaults
 
-# Quiet, private defaults; a user's own environment still wins.
-os.environ.setdefault("ZENML_ANALYTICS_OPT_IN", "false")
-os.environ.setdefault("ZENML_ENABLE_RICH_TRACEBACK", "false")
-os.environ.setdefault("ZENML_AUTO_OPEN_DASHBOARD", "false")
+set_quiet_defaults()  # before anything imports ZenML
 
-DEFAULT_CONFIG = CONFIGS / "training.yaml"
 REPORTS = Path("reports")
 
 
@@ -40,19 +39,10 @@ def cli(context: click.Context, config_path: Path, no_cache: bool) -> None:
         train(config_path, no_cache)
 
 
-def stop(error: Exception) -> None:
-    """The one way a command ends in failure: its message, the production line, the status."""
-    from pipelines.runner import PRODUCTION_UNCHANGED
-
-    click.secho(f"\n{error}", fg="red", err=True)
-    if getattr(error, "production_unchanged", False):
-        click.echo(PRODUCTION_UNCHANGED, err=True)
-    sys.exit(getattr(error, "status", 1))
-
-
 def train(config_path: Path, no_cache: bool) -> None:
-    from pipelines.run_report import format_summary, write_reports
-    from pipelines.runner import RunStopped, quiet_expected_failures, run_training
+    from deploy.export import export_after_training
+    from pipelines.run_report import format_summary, serve_command_for, write_reports
+    from pipelines.runner import RunStopped, run_training
 
     quiet_expected_failures()
     try:
@@ -60,33 +50,9 @@ def train(config_path: Path, no_cache: bool) -> None:
     except RunStopped as error:
         stop(error)
     write_reports(summary, REPORTS)
-    summary["export"] = export_for_serving(summary["model_name"])
+    summary["export"] = export_after_training(summary["model_name"], warn)
     summary["serve_command"] = serve_command_for(config_path)
     click.echo("\n" + format_summary(summary))
-
-
-def serve_command_for(config_path: Path) -> str:
-    """The command that serves this config's model, as the summary suggests it."""
-    config = config_path.resolve()
-    if config == DEFAULT_CONFIG:
-        return "make serve"
-    shown = config.relative_to(PROJECT_ROOT) if config.is_relative_to(PROJECT_ROOT) else config
-    return f"make serve CONFIG={shown}"
-
-
-def export_for_serving(model_name: str, number: int | None = None):
-    """Production (or version `number`) into BentoML's store; a failure is said, not raised."""
-    from deploy.export import NothingToExport, export_version
-    from pipelines.model_registry import ModelUnavailable
-    from pipelines.runner import production_unavailable
-
-    try:
-        return export_version(model_name, number)
-    except NothingToExport:
-        return None
-    except ModelUnavailable as error:
-        click.secho(production_unavailable(error), fg="yellow", err=True)
-        return None
 
 
 @cli.command()
@@ -128,50 +94,24 @@ def predict(
 
 def predict_one(values: tuple[float, ...], model_name: str) -> None:
     """Straight from the BentoML export: no ZenML start-up on this interactive path."""
-    from pydantic import ValidationError
-
-    from deploy.model_store import NoServingModel, latest_export
-    from service.contract import (
-        as_records,
-        check_feature_order,
-        probabilities,
-        record_model,
-        records_matrix,
-    )
-    from service.export_contract import ExportLabels, ExportMetadata
+    from deploy.model_store import NoServingModel
+    from deploy.predict_row import BadRow, predict_row
 
     try:
-        export = latest_export(model_name)
+        prediction = predict_row(values, model_name)
     except NoServingModel as error:
-        click.secho(str(error), fg="red", err=True)
-        sys.exit(1)
-    metadata = ExportMetadata.model_validate(export.metadata)
-    features, names = metadata.feature_dicts(), metadata.feature_names
-    if len(values) != len(names):
-        raise click.UsageError(
-            f"expected {len(names)} values ({' '.join(names)}), got {len(values)}"
-        )
-    try:
-        record = record_model(features)(**dict(zip(names, values, strict=True)))
-    except ValidationError as error:
-        problems = "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in error.errors())
-        raise click.UsageError(problems) from None
-    classifier = export.load()
-    check_feature_order(classifier, names)
-    probs = probabilities(classifier, records_matrix([record], names))
-    prediction = as_records(probs, metadata.classes)[0]
-    label = prediction["label"]
-    labels = ExportLabels.of(export.labels)
-    version = labels.version if labels else "?"
+        fail(str(error))
+    except BadRow as error:
+        raise click.UsageError(str(error)) from None
     click.echo(
-        f"{label} (probability {prediction['probabilities'][label]:.2f})"
-        f" - {model_name} version {version}"
+        f"{prediction.label} (probability {prediction.probability:.2f})"
+        f" - {model_name} version {prediction.version}"
     )
 
 
 def predict_file(input_path: Path, output: Path, model_name: str) -> None:
     from pipelines.run_report import format_batch_summary
-    from pipelines.runner import RunStopped, quiet_expected_failures, run_batch_inference
+    from pipelines.runner import RunStopped, run_batch_inference
 
     quiet_expected_failures()
     try:
@@ -206,17 +146,12 @@ def export_command(context: click.Context, number: int | None, model_name: str |
 
 def export_or_stop(name: str, number: int | None = None):
     """The export `export`, `serve` and `bento` start from, or the reason there is none."""
-    from deploy.export import NothingToExport, export_version
-    from pipelines.model_registry import ModelUnavailable, UnknownModel
-    from pipelines.runner import RunStopped, production_unavailable
+    from deploy.export import ExportFailed, export_for_command
 
     try:
-        return export_version(name, number)
-    except (NothingToExport, UnknownModel) as error:
-        stop(RunStopped(str(error), production_unchanged=False))
-    except ModelUnavailable as error:
-        message = production_unavailable(error) if number is None else f"Model {error}."
-        stop(RunStopped(message, production_unchanged=False))
+        return export_for_command(name, number)
+    except ExportFailed as error:
+        fail(f"\n{error}")
 
 
 @cli.command("serve")
@@ -271,13 +206,12 @@ def promote_command(context: click.Context, number: int, model_name: str | None)
     """
     from deploy.export import promote
     from pipelines.model_registry import ModelUnavailable, UnknownModel
-    from pipelines.runner import RunStopped
 
     name = model_from(context, model_name)
     try:
         previous, export = promote(name, number)
     except (UnknownModel, ModelUnavailable) as error:
-        stop(RunStopped(f"Not promoted: {error}."))
+        fail(f"\nNot promoted: {error}.", production_unchanged=True)
     was = f"was version {previous}" if previous else "there was none"
     if previous == number:
         was = "it already was"

@@ -4,13 +4,13 @@ push-image, registry and deploy targets)."""
 from __future__ import annotations
 
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import click
 
 from deploy.containers import BACKENDS, ImageError, build_dir
+from pipelines.command_line import fail
 
 backend_option = click.option(
     "--backend",
@@ -19,11 +19,6 @@ backend_option = click.option(
     show_default=True,
     help="Container tool (buildah builds; its images run and push with podman).",
 )
-
-
-def fail(action: str, error: Exception) -> None:
-    click.secho(f"{action}: {error}", fg="red", err=True)
-    sys.exit(1)
 
 
 @click.group("image")
@@ -40,7 +35,7 @@ def wheels_command(folder: Path) -> None:
     try:
         count = download_wheels(folder)
     except ImageError as error:
-        fail("Wheels not downloaded", error)
+        fail(f"Wheels not downloaded: {error}")
     click.echo(f"{count} wheels in {folder}: `make containerize OFFLINE=1` builds from them")
 
 
@@ -64,7 +59,7 @@ def build_command(backend: str, wheelhouse: Path | None, model_name: str | None)
     try:
         record = containerize(backend, model_name, wheelhouse)
     except ImageError as error:
-        fail("Image not built", error)
+        fail(f"Image not built: {error}")
     click.echo(
         f"Built {record['image']} ({record['size_mb']} MB) with {backend}: bento "
         f"{record['bento']}, model {record['model']} (version {record['model_version']}).\n"
@@ -107,7 +102,7 @@ def run_command(backend: str, port: int, host: str, settings: dict[str, str]) ->
         click.echo(f"Serving {record['image']} on http://{host}:{port} (Ctrl-C stops it)")
         exec_run(backend, record["image"], host, port, settings)
     except ImageError as error:
-        fail("Image not run", error)
+        fail(f"Image not run: {error}")
 
 
 @image_command.command("push")
@@ -121,7 +116,7 @@ def push_command(registry: str, backend: str, tls_verify: bool) -> None:
     try:
         reference = push(backend, read_record()["image"], registry, tls_verify)
     except ImageError as error:
-        fail("Image not pushed", error)
+        fail(f"Image not pushed: {error}")
     click.echo(f"Pushed {reference}")
 
 
@@ -138,7 +133,7 @@ def registry_command(port: int) -> None:
         try:
             subprocess.run(["docker-registry", "serve", str(config)], check=False)
         except FileNotFoundError:
-            fail("Registry not started", ImageError("apt-get install docker-registry"))
+            fail("Registry not started: apt-get install docker-registry")
         except KeyboardInterrupt:
             pass
 
@@ -159,12 +154,12 @@ def deploy_command(
     try:
         record = read_record()
     except ImageError as error:
-        fail("Not deployed", error)
+        fail(f"Not deployed: {error}")
     image = image or record.get("pushed")
     if not image:
-        fail("Not deployed", ImageError("push the image first: make push-image REGISTRY=..."))
+        fail("Not deployed: push the image first: make push-image REGISTRY=...")
     if max_replicas < min_replicas:
-        fail("Not deployed", ValueError("--max-replicas is below --min-replicas"))
+        fail("Not deployed: --max-replicas is below --min-replicas")
     documents = manifests(image, record.get("model_version", ""), min_replicas, max_replicas)
     path = write_manifests(documents, build_dir() / "kubernetes" / "iris-classifier.yaml")
     click.echo(f"Wrote {path} for {image}")
@@ -173,4 +168,4 @@ def deploy_command(
     try:
         click.echo(apply(path, namespace))
     except DeployError as error:
-        fail("Not deployed", error)
+        fail(f"Not deployed: {error}")

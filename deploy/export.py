@@ -10,13 +10,18 @@ services, so BentoML's API is used here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from deploy.model_store import NoServingModel, latest_export
 from pipelines.model_registry import (
+    ModelUnavailable,
+    UnknownModel,
     load_classifier,
     model_version,
+    no_production,
+    production_unavailable,
     production_version,
     reachable_classifier,
     set_production_by_hand,
@@ -86,10 +91,7 @@ def export_version(model_name: str, number: int | None = None) -> Export:
     if number is None:
         version = production_version(model_name)
         if version is None:
-            raise NothingToExport(
-                f"No production version of '{model_name}' in the ZenML store: nothing was "
-                "promoted yet. Train and promote one with `make run` (or `python run.py`) first."
-            )
+            raise NothingToExport(no_production(model_name))
     else:
         version = model_version(model_name, number)
     labels = lineage_labels(version)
@@ -130,3 +132,30 @@ def promote(model_name: str, number: int) -> tuple[int | None, Export]:
             discard_export(export.tag)
         raise
     return (previous.number if previous else None), export
+
+
+class ExportFailed(Exception):
+    """An export a command needs cannot be made; the message is the whole story."""
+
+
+def export_for_command(model_name: str, number: int | None = None) -> Export:
+    """The export `export`, `serve` and `bento` start from, or ExportFailed saying why not."""
+    try:
+        return export_version(model_name, number)
+    except (NothingToExport, UnknownModel) as error:
+        raise ExportFailed(str(error)) from None
+    except ModelUnavailable as error:
+        message = production_unavailable(error) if number is None else f"Model {error}."
+        raise ExportFailed(message) from None
+
+
+def export_after_training(model_name: str, warn: Callable[[str], None]) -> Export | None:
+    """Production into BentoML's store at the end of a training run; a failure is said
+    through `warn`, not raised: the run itself succeeded."""
+    try:
+        return export_version(model_name)
+    except NothingToExport:
+        return None
+    except ModelUnavailable as error:
+        warn(production_unavailable(error))
+        return None

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from service.export_contract import ExportLabels
+from service.export_contract import NOTHING_PROMOTED, ExportLabels
 
 
 class NoServingModel(LookupError):
@@ -50,8 +50,7 @@ def latest_export(name: str) -> ServingModel:
     latest = models / "latest"
     if not latest.is_file():
         raise NoServingModel(
-            f"No model '{name}' in the BentoML store ({store_folder()}): nothing was promoted "
-            "yet. Train and promote one with `make run` (or `python run.py`) first."
+            f"No model '{name}' in the BentoML store ({store_folder()}): {NOTHING_PROMOTED}"
         )
     folder = models / latest.read_text().strip()
     info = yaml.safe_load((folder / "model.yaml").read_text())

@@ -31,6 +31,21 @@ class ModelUnavailable(Exception):
     """A model version's classifier cannot be loaded; the message says which and why."""
 
 
+def no_production(model_name: str) -> str:
+    """Why there is nothing to export or predict with: no version was ever promoted."""
+    from service.export_contract import NOTHING_PROMOTED
+
+    return f"No production version of '{model_name}' in the ZenML store: {NOTHING_PROMOTED}"
+
+
+def production_unavailable(error: Exception) -> str:
+    """The one message for 'production cannot be loaded', wherever it is met."""
+    return (
+        f"The production model {error}.\nPromote a version this stack can load, e.g. the "
+        "newest one: `python run.py promote N` (`python run.py models` lists them)."
+    )
+
+
 def production_version(model_name: str):
     """The model version now in production, or None when nothing was ever promoted."""
     from zenml.client import Client

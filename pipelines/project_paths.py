@@ -10,6 +10,7 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]  # the folder holding run.py
 CONFIGS = PROJECT_ROOT / "configs"
+DEFAULT_CONFIG = CONFIGS / "training.yaml"  # run.py's --config
 SERVICE_DIR = PROJECT_ROOT / "service"  # what the bento packs (service/bentofile.yaml)
 STEPS_DIR = PROJECT_ROOT / "steps"
 

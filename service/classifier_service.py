@@ -23,7 +23,7 @@ from contract import (
     record_model,
     records_matrix,
 )
-from export_contract import ExportLabels, ExportMetadata
+from export_contract import NOTHING_PROMOTED, ExportLabels, ExportMetadata
 from guards import (
     BoundedMetrics,
     RequestGuard,
@@ -42,9 +42,6 @@ MAX_RECORDS = int(os.environ.get("SERVING_MAX_RECORDS", "1000"))
 MAX_BATCH_ROWS = int(os.environ.get("SERVING_MAX_BATCH_ROWS", "100000"))
 WORKERS = int(os.environ.get("SERVING_WORKERS", "1"))  # processes; one per core at most
 PAGE = Path(__file__).with_name("static") / "index.html"
-NOTHING_PROMOTED = (
-    "Nothing was promoted yet: train and promote one with `make run` (or `python run.py`) first."
-)
 
 
 def served_model_name() -> str:
@@ -59,7 +56,7 @@ def served_model_name() -> str:
         return chosen
     exports = [model for model in bentoml.models.list() if ExportLabels.of(model.info.labels)]
     if not exports:
-        raise SystemExit(f"No exported model in the BentoML store ({store()}). {NOTHING_PROMOTED}")
+        raise SystemExit(f"No exported model in the BentoML store ({store()}): {NOTHING_PROMOTED}")
     return max(exports, key=lambda model: model.info.creation_time).tag.name
 
 
@@ -71,7 +68,7 @@ MODEL_NAME = served_model_name()
 MODEL = bentoml.models.BentoModel(f"{MODEL_NAME}:latest")
 if MODEL.stored is None:  # checked here: BentoML would otherwise go looking in BentoCloud
     raise SystemExit(
-        f"No model '{MODEL_NAME}' in the BentoML store ({store()}). {NOTHING_PROMOTED}"
+        f"No model '{MODEL_NAME}' in the BentoML store ({store()}): {NOTHING_PROMOTED}"
     )
 INFO = MODEL.stored.info
 LABELS = ExportLabels.model_validate(INFO.labels)

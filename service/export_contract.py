@@ -13,6 +13,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# The one way every side (commands, batch inference, the service) says there is no export.
+NOTHING_PROMOTED = (
+    "nothing was promoted yet. Train and promote one with `make run` (or `python run.py`) first."
+)
+
 
 class ExportLabels(BaseModel):
     """Lineage, one hop long: the ZenML model version, the run that trained it, its data.
