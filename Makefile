@@ -177,7 +177,7 @@ OFFLINE ?=
 WHEELHOUSE ?= build/wheelhouse
 
 base-image: ## Build the Python base image from Debian packages, no registry (root; BACKEND=)
-	service/base_image.sh $(BACKEND)
+	deploy/base_image.sh $(BACKEND)
 
 wheelhouse: install ## Download the image's packages as wheels into WHEELHOUSE, for OFFLINE=1 builds
 	python run.py image wheels $(WHEELHOUSE)

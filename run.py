@@ -1,4 +1,5 @@
-"""The project's command line. Thin on purpose: it parses options and calls pipelines."""
+"""The project's command line. Thin on purpose: it parses options and calls functions;
+a command that cannot go on ends through pipelines/command_line.py."""
 
 from __future__ import annotations
 
@@ -8,13 +9,12 @@ from pathlib import Path
 
 import click
 
-# Quiet, private defaults; a user's own environment still wins.
-os.environ.setdefault("ZENML_ANALYTICS_OPT_IN", "false")
-os.environ.setdefault("ZENML_ENABLE_RICH_TRACEBACK", "false")
-os.environ.setdefault("ZENML_AUTO_OPEN_DASHBOARD", "false")
+from pipelines.command_line import fail, quiet_expected_failures, stop, warn
+from pipelines.project_paths import DEFAULT_CONFIG, SERVICE_DIR
+from pipelines.zenml_startup import set_quiet_defaults
 
-PROJECT = Path(__file__).resolve().parent
-DEFAULT_CONFIG = PROJECT / "configs" / "training.yaml"
+set_quiet_defaults()  # before anything imports ZenML
+
 REPORTS = Path("reports")
 
 
@@ -39,19 +39,10 @@ def cli(context: click.Context, config_path: Path, no_cache: bool) -> None:
         train(config_path, no_cache)
 
 
-def stop(error: Exception) -> None:
-    """The one way a command ends in failure: its message, the production line, the status."""
-    from pipelines.runner import PRODUCTION_UNCHANGED
-
-    click.secho(f"\n{error}", fg="red", err=True)
-    if getattr(error, "production_unchanged", False):
-        click.echo(PRODUCTION_UNCHANGED, err=True)
-    sys.exit(getattr(error, "status", 1))
-
-
 def train(config_path: Path, no_cache: bool) -> None:
-    from pipelines.run_report import format_summary, write_reports
-    from pipelines.runner import RunStopped, quiet_expected_failures, run_training
+    from deploy.export import export_after_training
+    from pipelines.run_report import format_summary, serve_command_for, write_reports
+    from pipelines.runner import RunStopped, run_training
 
     quiet_expected_failures()
     try:
@@ -59,33 +50,9 @@ def train(config_path: Path, no_cache: bool) -> None:
     except RunStopped as error:
         stop(error)
     write_reports(summary, REPORTS)
-    summary["export"] = export_for_serving(summary["model_name"])
+    summary["export"] = export_after_training(summary["model_name"], warn)
     summary["serve_command"] = serve_command_for(config_path)
     click.echo("\n" + format_summary(summary))
-
-
-def serve_command_for(config_path: Path) -> str:
-    """The command that serves this config's model, as the summary suggests it."""
-    config = config_path.resolve()
-    if config == DEFAULT_CONFIG:
-        return "make serve"
-    shown = config.relative_to(PROJECT) if config.is_relative_to(PROJECT) else config
-    return f"make serve CONFIG={shown}"
-
-
-def export_for_serving(model_name: str, number: int | None = None):
-    """Production (or version `number`) into BentoML's store; a failure is said, not raised."""
-    from pipelines.runner import production_unavailable
-    from service.export import NothingToExport, export_version
-    from stack.models import ModelUnavailable
-
-    try:
-        return export_version(model_name, number)
-    except NothingToExport:
-        return None
-    except ModelUnavailable as error:
-        click.secho(production_unavailable(error), fg="yellow", err=True)
-        return None
 
 
 @cli.command()
@@ -127,48 +94,24 @@ def predict(
 
 def predict_one(values: tuple[float, ...], model_name: str) -> None:
     """Straight from the BentoML export: no ZenML start-up on this interactive path."""
-    from pydantic import ValidationError
-
-    from service.contract import (
-        as_records,
-        check_feature_order,
-        probabilities,
-        record_model,
-        records_matrix,
-    )
-    from service.model_store import NoServingModel, latest_export
+    from deploy.model_store import NoServingModel
+    from deploy.predict_row import BadRow, predict_row
 
     try:
-        export = latest_export(model_name)
+        prediction = predict_row(values, model_name)
     except NoServingModel as error:
-        click.secho(str(error), fg="red", err=True)
-        sys.exit(1)
-    features = export.metadata["features"]
-    names = [feature["name"] for feature in features]
-    if len(values) != len(names):
-        raise click.UsageError(
-            f"expected {len(names)} values ({' '.join(names)}), got {len(values)}"
-        )
-    try:
-        record = record_model(features)(**dict(zip(names, values, strict=True)))
-    except ValidationError as error:
-        problems = "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in error.errors())
-        raise click.UsageError(problems) from None
-    classifier = export.load()
-    check_feature_order(classifier, names)
-    probs = probabilities(classifier, records_matrix([record], names))
-    prediction = as_records(probs, export.metadata["classes"])[0]
-    label = prediction["label"]
-    version = export.labels.get("zenml_model_version", "?")
+        fail(str(error))
+    except BadRow as error:
+        raise click.UsageError(str(error)) from None
     click.echo(
-        f"{label} (probability {prediction['probabilities'][label]:.2f})"
-        f" - {model_name} version {version}"
+        f"{prediction.label} (probability {prediction.probability:.2f})"
+        f" - {model_name} version {prediction.version}"
     )
 
 
 def predict_file(input_path: Path, output: Path, model_name: str) -> None:
     from pipelines.run_report import format_batch_summary
-    from pipelines.runner import RunStopped, quiet_expected_failures, run_batch_inference
+    from pipelines.runner import RunStopped, run_batch_inference
 
     quiet_expected_failures()
     try:
@@ -203,17 +146,12 @@ def export_command(context: click.Context, number: int | None, model_name: str |
 
 def export_or_stop(name: str, number: int | None = None):
     """The export `export`, `serve` and `bento` start from, or the reason there is none."""
-    from pipelines.runner import RunStopped, production_unavailable
-    from service.export import NothingToExport, export_version
-    from stack.models import ModelUnavailable, UnknownModel
+    from deploy.export import ExportFailed, export_for_command
 
     try:
-        return export_version(name, number)
-    except (NothingToExport, UnknownModel) as error:
-        stop(RunStopped(str(error), production_unchanged=False))
-    except ModelUnavailable as error:
-        message = production_unavailable(error) if number is None else f"Model {error}."
-        stop(RunStopped(message, production_unchanged=False))
+        return export_for_command(name, number)
+    except ExportFailed as error:
+        fail(f"\n{error}")
 
 
 @cli.command("serve")
@@ -231,7 +169,7 @@ def serve_command(context: click.Context, port: int, host: str, model_name: str 
     name = model_from(context, model_name)
     export = export_or_stop(name)
     click.echo(f"Serving {name} version {export.version} on http://{host}:{port}/ui (Ctrl+C stops)")
-    os.chdir(PROJECT / "service")
+    os.chdir(SERVICE_DIR)
     command = [sys.executable, "-m", "bentoml", "serve", "--host", host, "--port", str(port)]
     os.execv(sys.executable, [*command, "--arg", f"model={name}"])
 
@@ -245,7 +183,7 @@ def bento_command(context: click.Context, model_name: str | None) -> None:
     The bento is named after the model and records which model it serves, so
     `bentoml serve <bento>` starts with no setting after `bentoml import` elsewhere.
     """
-    from service.containers import ImageError, build_bento
+    from deploy.containers import ImageError, build_bento
 
     name = model_from(context, model_name)
     export = export_or_stop(name)
@@ -266,15 +204,14 @@ def promote_command(context: click.Context, number: int, model_name: str | None)
     The version is exported for serving first: one whose model cannot be loaded is refused
     and production stays as it was.
     """
-    from pipelines.runner import RunStopped
-    from service.export import promote
-    from stack.models import ModelUnavailable, UnknownModel
+    from deploy.export import promote
+    from pipelines.model_registry import ModelUnavailable, UnknownModel
 
     name = model_from(context, model_name)
     try:
         previous, export = promote(name, number)
     except (UnknownModel, ModelUnavailable) as error:
-        stop(RunStopped(f"Not promoted: {error}."))
+        fail(f"\nNot promoted: {error}.", production_unchanged=True)
     was = f"was version {previous}" if previous else "there was none"
     if previous == number:
         was = "it already was"
@@ -284,7 +221,7 @@ def promote_command(context: click.Context, number: int, model_name: str | None)
     )
 
 
-from service.cli import deploy_command, image_command  # noqa: E402  (light: no ZenML import)
+from deploy.cli import deploy_command, image_command  # noqa: E402  (light: no ZenML import)
 from stack.cli import model_from, models_command, stack_command  # noqa: E402
 from stack.new_project import new_project_command  # noqa: E402
 

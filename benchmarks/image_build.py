@@ -88,7 +88,7 @@ def image_measures(work: Path, log: Path) -> dict[str, dict[str, float]]:
 
     results: dict[str, dict[str, float]] = {}
     print("Base image (debootstrap)")
-    base = measure([str(REPO / "service" / "base_image.sh"), "podman"], REPO, env, log)
+    base = measure([str(REPO / "deploy" / "base_image.sh"), "podman"], REPO, env, log)
     results["base image"] = {"seconds": base.seconds, "mb": size_mb(env, "python:3.11-slim")}
 
     builds = {

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import yaml
 
-REPO = Path(__file__).resolve().parents[1]
+from pipelines.project_paths import PROJECT_ROOT
+
+REPO = PROJECT_ROOT
 PYTHON = sys.executable
 
 

@@ -13,7 +13,7 @@ def _load(steps: dict[str, Any], step_name: str, output: str) -> Any:
 
 def collect_summary(run: Any, model_name: str) -> dict[str, Any]:
     """The facts of a finished training run, read back from its artifacts and model version."""
-    from stack.models import production_version
+    from pipelines.model_registry import production_version
 
     steps = run.steps  # one query: each `run.steps` lists the run's steps again
     production = production_version(model_name)
@@ -126,3 +126,14 @@ def format_batch_summary(summary: dict[str, Any], output: Path) -> str:
             f" (KS test per feature, p < {drift['p_value_threshold']})",
         ]
     )
+
+
+def serve_command_for(config_path: Path) -> str:
+    """The command that serves this config's model, as the summary suggests it."""
+    from pipelines.project_paths import DEFAULT_CONFIG, PROJECT_ROOT
+
+    config = config_path.resolve()
+    if config == DEFAULT_CONFIG:
+        return "make serve"
+    shown = config.relative_to(PROJECT_ROOT) if config.is_relative_to(PROJECT_ROOT) else config
+    return f"make serve CONFIG={shown}"

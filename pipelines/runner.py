@@ -7,15 +7,11 @@ every stack, whether the step ran in this process or in a container.
 
 from __future__ import annotations
 
-import logging
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-
-PRODUCTION_UNCHANGED = "The production model was not changed."
 
 
 class RunStopped(Exception):
@@ -57,77 +53,6 @@ def is_expected(error: BaseException) -> bool:
         seen.add(id(current))
         current = current.__cause__ or current.__context__
     return False
-
-
-class QuietExpectedFailures(logging.Filter):
-    """On the terminal, bad data and outages are one line each; step logs keep tracebacks."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.exc_info and record.exc_info[1] is not None and is_expected(record.exc_info[1]):
-            record.exc_info = None
-            record.exc_text = None
-        return True
-
-
-def quiet_expected_failures() -> None:
-    """Put the filter on ZenML's console handler (on the root logger; ZenML adds it).
-
-    Also flushes ZenML's log export before exit (Python 3.12), and quiets the second
-    report of an outage: an S3 file that could not be written
-    (step logs) fails again in its `__del__` when garbage-collected, and Python prints
-    that "Exception ignored in" traceback through `sys.unraisablehook`.
-    """
-    import zenml  # noqa: F401  (its import sets up the handlers)
-
-    for handler in logging.getLogger().handlers:
-        if type(handler).__name__ == "ZenMLConsoleHandler":
-            handler.addFilter(QuietExpectedFailures())
-    sys.unraisablehook = quiet_unraisable_outages(sys.unraisablehook)
-    flush_log_export_before_exit()
-
-
-def flush_log_export_before_exit() -> None:
-    """Flush ZenML's OpenTelemetry log export at exit, before `logging.shutdown` does.
-
-    `logging.shutdown` (an atexit callback) flushes every handler ever made, ZenML's
-    `LoggingHandler` of its OTel log store among them; that flush
-    (opentelemetry/instrumentation/logging/handler.py, `LoggingHandler.flush`) starts a
-    thread, which Python 3.12 refuses at interpreter shutdown: "Exception ignored in atexit
-    callback" and a traceback after every successful run. atexit runs callbacks last-in
-    first-out, so this one runs before logging's: it flushes in this thread, then makes the
-    handler's later flush a no-op. tests/pipelines/test_runner.py fails if upstream changes.
-    """
-    import atexit
-
-    atexit.register(flush_otel_log_handlers)
-
-
-def flush_otel_log_handlers() -> None:
-    try:
-        from opentelemetry.instrumentation.logging.handler import LoggingHandler
-    except ImportError:
-        return
-    for reference in list(logging._handlerList):  # every handler made, as logging.shutdown sees
-        handler = reference()
-        if isinstance(handler, LoggingHandler):
-            provider = getattr(handler, "_logger_provider", None)
-            if callable(getattr(provider, "force_flush", None)):
-                provider.force_flush()
-            handler.flush = lambda: None  # type: ignore[method-assign]
-
-
-def quiet_unraisable_outages(default: Callable[[Any], None]) -> Callable[[Any], None]:
-    """An unraisable outage error becomes one debug line; anything else goes to `default`."""
-
-    def hook(unraisable: Any) -> None:
-        if unraisable.exc_value is not None and is_expected(unraisable.exc_value):
-            logging.getLogger(__name__).debug(
-                "Ignored in %r: %s", unraisable.object, unraisable.exc_value
-            )
-            return
-        default(unraisable)
-
-    return hook
 
 
 def unique_run_name(pipeline_name: str) -> str:
@@ -307,8 +232,8 @@ def run_training(config_path: Path, no_cache: bool, say: Callable[[str], None]) 
     import yaml
 
     check_before_run("Training", config_path)
+    from pipelines.project_paths import resolve_project_path
     from pipelines.zenml_startup import trim_startup
-    from steps.config_models import resolve_project_path
 
     trim_startup()  # before the pipeline compiles (ZenML activates integrations then)
 
@@ -352,18 +277,20 @@ def run_batch_inference(input_path: Path, model_name: str) -> dict[str, Any]:
     The model is the training config's (`model_name`), pinned at its production version
     when the run starts: no second config to keep in step with the first.
     """
+    from pipelines.model_registry import (
+        ModelUnavailable,
+        no_production,
+        production_unavailable,
+        production_version,
+        reachable_classifier,
+    )
     from pipelines.zenml_startup import trim_startup
-    from stack.models import ModelUnavailable, production_version, reachable_classifier
 
     check_before_run("Prediction")
     trim_startup()  # before the pipeline compiles (ZenML activates integrations then)
     production = production_version(model_name)
     if production is None:
-        raise RunStopped(
-            f"No production version of '{model_name}' in the ZenML store: nothing was promoted "
-            "yet. Train and promote one with `make run` (or `python run.py`) first.",
-            production_unchanged=False,
-        )
+        raise RunStopped(no_production(model_name), production_unchanged=False)
     try:
         reachable_classifier(production)
     except ModelUnavailable as error:
@@ -393,11 +320,3 @@ def run_batch_inference(input_path: Path, model_name: str) -> dict[str, Any]:
         stopped.production_unchanged = False
         raise stopped from None
     return collect_batch_summary(run)
-
-
-def production_unavailable(error: Exception) -> str:
-    """The one message for 'production cannot be loaded', wherever it is met."""
-    return (
-        f"The production model {error}.\nPromote a version this stack can load, e.g. the "
-        "newest one: `python run.py promote N` (`python run.py models` lists them)."
-    )

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from uuid import UUID
 
 from zenml import pipeline
 from zenml.client import Client
 from zenml.config import CachePolicy
 
+from pipelines.project_paths import STEPS_DIR
 from steps.candidates import train_candidate
 from steps.config_models import CandidateSpec, DatasetSpec, QualityGate, SplitSpec
 from steps.data import load_data, split_data
@@ -19,9 +19,7 @@ from steps.validation import validate_data
 
 # A step's own cache key covers only its function's source: list the files holding the plain
 # functions it calls too, or a change to them would reuse stale results.
-LOGIC_FILES = sorted(
-    f"steps/{path.name}" for path in (Path(__file__).parents[1] / "steps").glob("*.py")
-)
+LOGIC_FILES = sorted(f"steps/{path.name}" for path in STEPS_DIR.glob("*.py"))
 
 
 @pipeline(

@@ -10,8 +10,23 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 
 logger = logging.getLogger(__name__)
+
+# Quiet, private defaults for this project's commands; a user's own environment still wins.
+QUIET_DEFAULTS = {
+    "ZENML_ANALYTICS_OPT_IN": "false",
+    "ZENML_ENABLE_RICH_TRACEBACK": "false",
+    "ZENML_AUTO_OPEN_DASHBOARD": "false",
+}
+
+
+def set_quiet_defaults() -> None:
+    """Set before ZenML is imported (run.py, stack/dashboard.py): it reads them then."""
+    for name, value in QUIET_DEFAULTS.items():
+        os.environ.setdefault(name, value)
+
 
 # ZenML integrations installed in this environment whose activation the project never uses.
 # `bentoml`: BentoML is installed for serving, so ZenML activates its BentoML integration,

@@ -23,6 +23,7 @@ from contract import (
     record_model,
     records_matrix,
 )
+from export_contract import NOTHING_PROMOTED, ExportLabels, ExportMetadata
 from guards import (
     BoundedMetrics,
     RequestGuard,
@@ -41,9 +42,6 @@ MAX_RECORDS = int(os.environ.get("SERVING_MAX_RECORDS", "1000"))
 MAX_BATCH_ROWS = int(os.environ.get("SERVING_MAX_BATCH_ROWS", "100000"))
 WORKERS = int(os.environ.get("SERVING_WORKERS", "1"))  # processes; one per core at most
 PAGE = Path(__file__).with_name("static") / "index.html"
-NOTHING_PROMOTED = (
-    "Nothing was promoted yet: train and promote one with `make run` (or `python run.py`) first."
-)
 
 
 def served_model_name() -> str:
@@ -56,9 +54,9 @@ def served_model_name() -> str:
     chosen = getattr(bentoml.use_arguments(), "model", None) or os.environ.get("SERVING_MODEL")
     if chosen:
         return chosen
-    exports = [model for model in bentoml.models.list() if model.info.labels.get("zenml_model")]
+    exports = [model for model in bentoml.models.list() if ExportLabels.of(model.info.labels)]
     if not exports:
-        raise SystemExit(f"No exported model in the BentoML store ({store()}). {NOTHING_PROMOTED}")
+        raise SystemExit(f"No exported model in the BentoML store ({store()}): {NOTHING_PROMOTED}")
     return max(exports, key=lambda model: model.info.creation_time).tag.name
 
 
@@ -70,12 +68,14 @@ MODEL_NAME = served_model_name()
 MODEL = bentoml.models.BentoModel(f"{MODEL_NAME}:latest")
 if MODEL.stored is None:  # checked here: BentoML would otherwise go looking in BentoCloud
     raise SystemExit(
-        f"No model '{MODEL_NAME}' in the BentoML store ({store()}). {NOTHING_PROMOTED}"
+        f"No model '{MODEL_NAME}' in the BentoML store ({store()}): {NOTHING_PROMOTED}"
     )
 INFO = MODEL.stored.info
-FEATURES: list[dict[str, Any]] = INFO.metadata["features"]
-NAMES = [feature["name"] for feature in FEATURES]
-CLASSES: list[str] = INFO.metadata["classes"]
+LABELS = ExportLabels.model_validate(INFO.labels)
+METADATA = ExportMetadata.model_validate(INFO.metadata)
+FEATURES: list[dict[str, Any]] = METADATA.feature_dicts()
+NAMES = METADATA.feature_names
+CLASSES: list[str] = METADATA.classes
 Record = record_model(FEATURES)
 Columns = columns_model(FEATURES, MAX_BATCH_ROWS)
 MAX_BODY_BYTES = int(
@@ -95,21 +95,17 @@ ROUTES = (*APIS, *PAGE_ROUTES, *BENTOML_ROUTES)
 
 def model_card() -> dict[str, Any]:
     """Everything a caller needs to trace a prediction back to its run and data."""
-    labels, metadata = INFO.labels, INFO.metadata
     return {
-        "model": labels["zenml_model"],
-        "model_version": labels["zenml_model_version"],
+        "model": LABELS.model,
+        "model_version": LABELS.version,
         "bentoml_tag": str(INFO.tag),
-        "training_run_id": labels["zenml_run_id"],
-        "data_md5": labels["data_md5"],
+        "training_run_id": LABELS.run_id,
+        "data_md5": LABELS.data_md5,
         "exported_at": INFO.creation_time.isoformat(),
-        "model_family": metadata["model_family"],
-        "hyperparameters": metadata["hyperparameters"],
-        "metrics": {
-            key: metadata[key]
-            for key in ("cv_accuracy", "test_accuracy", "test_macro_f1", "test_rows")
-        },
-        "schema": {"features": FEATURES, "target": metadata["target"], "classes": CLASSES},
+        "model_family": METADATA.model_family,
+        "hyperparameters": METADATA.hyperparameters,
+        "metrics": METADATA.metrics(),
+        "schema": {"features": FEATURES, "target": METADATA.target, "classes": CLASSES},
         "limits": {
             "max_records": MAX_RECORDS,
             "max_batch_rows": MAX_BATCH_ROWS,

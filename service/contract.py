@@ -63,11 +63,6 @@ def columns_matrix(columns: BaseModel, names: list[str]) -> np.ndarray:
     return np.column_stack([getattr(columns, name) for name in names])
 
 
-# The matrices below are built in training's column order (check_feature_order), so a plain
-# array is passed: scikit-learn's DataFrame checks would triple the cost of a one-row call.
-warnings.filterwarnings("ignore", message="X does not have valid feature names")
-
-
 def check_feature_order(classifier: Any, names: list[str]) -> None:
     """Fail at start-up, not with wrong answers, if the schema and the model disagree."""
     trained = [str(name) for name in getattr(classifier, "feature_names_in_", names)]
@@ -76,26 +71,37 @@ def check_feature_order(classifier: Any, names: list[str]) -> None:
 
 
 def probabilities(classifier: Any, matrix: np.ndarray) -> np.ndarray:
-    """One row of class probabilities per input row, in the classifier's class order."""
-    return classifier.predict_proba(matrix)
+    """One row of class probabilities per input row, in the classifier's class order.
+
+    The matrix is built in training's column order (check_feature_order), so a plain array
+    is passed: scikit-learn's DataFrame checks would triple the cost of a one-row call. Its
+    warning about the missing feature names is silenced for this call only.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="X does not have valid feature names")
+        return classifier.predict_proba(matrix)
+
+
+def predicted_labels(probs: np.ndarray, classes: list[str]) -> tuple[list[str], np.ndarray]:
+    """Each row's most likely class (the first in class order on a tie), and the
+    probabilities rounded to 6 places: the one rule of the service and batch inference."""
+    labels = np.asarray(classes, dtype=object)[probs.argmax(axis=1)].tolist()
+    return labels, probs.round(6)
 
 
 def as_records(probs: np.ndarray, classes: list[str]) -> list[dict[str, Any]]:
     """Each row's most likely class and every class's probability."""
+    labels, rounded = predicted_labels(probs, classes)
     return [
-        {
-            "label": classes[index],
-            "probabilities": dict(zip(classes, row.round(6).tolist(), strict=True)),
-        }
-        for index, row in zip(probs.argmax(axis=1), probs, strict=True)
+        {"label": label, "probabilities": dict(zip(classes, row.tolist(), strict=True))}
+        for label, row in zip(labels, rounded, strict=True)
     ]
 
 
 def as_columns(probs: np.ndarray, classes: list[str]) -> dict[str, Any]:
     """The same as columns: compact for large batches."""
+    labels, rounded = predicted_labels(probs, classes)
     return {
-        "labels": np.asarray(classes, dtype=object)[probs.argmax(axis=1)].tolist(),
-        "probabilities": {
-            label: probs[:, index].round(6).tolist() for index, label in enumerate(classes)
-        },
+        "labels": labels,
+        "probabilities": {label: rounded[:, index].tolist() for index, label in enumerate(classes)},
     }

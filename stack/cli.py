@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
+from pipelines.command_line import fail
 from stack.recipes import RECIPES
 
 
@@ -19,8 +18,7 @@ def model_from(context: click.Context, model_name: str | None) -> str:
     try:
         return model_name or configured_model_name(context.find_root().params["config_path"])
     except ConfigError as error:
-        click.secho(f"\n{error}", fg="red", err=True)
-        sys.exit(2)
+        fail(f"\n{error}", status=2)
 
 
 @click.command("stack")
@@ -40,8 +38,7 @@ def stack_command(name: str | None) -> None:
         try:
             changes = switch(name)
         except (StackSettingsError, StackUnavailable, S3Unavailable) as error:
-            click.secho(f"Stack not changed: {error}", fg="red", err=True)
-            sys.exit(1)
+            fail(f"Stack not changed: {error}")
         for change in changes:
             click.echo(f"- {change}")
         if not changes:
@@ -68,7 +65,7 @@ def models_command(
     With --version N: that version's stage, run, data, model, metrics, promotion and its
     export in this machine's BentoML store. An unknown model or version exits with 1.
     """
-    from stack.models import (
+    from pipelines.model_registry import (
         UnknownModel,
         format_story,
         format_table,
@@ -83,7 +80,6 @@ def models_command(
             return
         rows, total = list_versions(name, limit)
     except UnknownModel as error:
-        click.secho(str(error), fg="red", err=True)
-        sys.exit(1)
+        fail(str(error))
     click.echo(f"Model '{name}': showing {len(rows)} of {total} version(s), newest first\n")
     click.echo(format_table(rows))

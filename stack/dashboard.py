@@ -13,6 +13,8 @@ from pathlib import Path
 
 import click
 
+from pipelines.command_line import fail
+
 RUNS_PAGE = "/projects/default/runs"
 
 
@@ -21,7 +23,7 @@ def zenml(*args: str) -> None:
     executable = Path(sys.executable).with_name("zenml")
     result = subprocess.run([str(executable), *args], env=os.environ.copy())
     if result.returncode != 0:
-        raise click.ClickException(f"`zenml {' '.join(args)}` failed (exit {result.returncode}).")
+        fail(f"Error: `zenml {' '.join(args)}` failed (exit {result.returncode}).")
 
 
 def skip_survey() -> None:
@@ -73,7 +75,7 @@ def stop() -> None:
 
 
 if __name__ == "__main__":
-    # The same quiet defaults as run.py; a user's own environment still wins.
-    os.environ.setdefault("ZENML_ANALYTICS_OPT_IN", "false")
-    os.environ.setdefault("ZENML_AUTO_OPEN_DASHBOARD", "false")
+    from pipelines.zenml_startup import set_quiet_defaults
+
+    set_quiet_defaults()  # the same as run.py's
     main()

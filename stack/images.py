@@ -15,14 +15,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-PROJECT = Path(__file__).resolve().parents[1]
+from pipelines.project_paths import PROJECT_ROOT
+
 IN_PROCESS_FLAVORS = ("local",)  # orchestrators that run steps in the client's process
 LOCAL_STORES_VARIABLE = "ZENML_LOCAL_STORES_PATH"
 
 
 def base_image() -> str:
     """IRIS_STEP_BASE_IMAGE, else the image `make base-image` builds (the bento's base)."""
-    from service.containers import base_image as bento_base_image
+    from deploy.containers import base_image as bento_base_image
     from stack.settings import step_image_settings
 
     return step_image_settings().base_image or bento_base_image()
@@ -51,7 +52,7 @@ def export_command(groups: tuple[str, ...] = ()) -> list[str]:
 
     ZenML joins the words with spaces and runs them in a shell, hence the quoting.
     """
-    words = [uv_executable(), "export", "--project", str(PROJECT), "--frozen", "--no-hashes"]
+    words = [uv_executable(), "export", "--project", str(PROJECT_ROOT), "--frozen", "--no-hashes"]
     words += ["--no-emit-project", "--no-dev", "--no-header", "--no-annotate", "--quiet"]
     for group in groups:
         words += ["--group", group]
@@ -79,7 +80,7 @@ def docker_settings_values(
         "python_package_installer_args": {"compile-bytecode": None},
         # The base image's Python has no virtualenv: `uv pip install` goes to the system.
         "environment": {"UV_SYSTEM_PYTHON": "1"},
-        "pyproject_path": str(PROJECT / "pyproject.toml"),
+        "pyproject_path": str(PROJECT_ROOT / "pyproject.toml"),
         "pyproject_export_command": export_command(groups),
         # The lock already pins s3fs/boto3/kubernetes; ZenML would add them unpinned.
         "install_stack_requirements": False,
@@ -116,14 +117,14 @@ def pipeline_settings() -> dict[str, Any]:
     from zenml.enums import StackComponentType
     from zenml.utils import source_utils
 
-    from service.containers import build_dir
+    from deploy.containers import build_dir
     from stack.settings import step_image_settings
 
     components = Client().active_stack_model.components
     flavor = components[StackComponentType.ORCHESTRATOR][0].flavor_name
     if flavor in IN_PROCESS_FLAVORS:
         return {}
-    source_utils.set_custom_source_root(str(PROJECT))
+    source_utils.set_custom_source_root(str(PROJECT_ROOT))
     if flavor == "local_docker":
         isolate_local_stores(Path(GlobalConfiguration().config_directory))
     has_registry = bool(components.get(StackComponentType.CONTAINER_REGISTRY))

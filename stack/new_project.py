@@ -34,7 +34,10 @@ from pathlib import Path
 
 import click
 
-TEMPLATE_ROOT = Path(__file__).resolve().parents[1]
+from pipelines.command_line import fail
+from pipelines.project_paths import PROJECT_ROOT
+
+TEMPLATE_ROOT = PROJECT_ROOT
 
 
 @dataclass(frozen=True)
@@ -518,7 +521,7 @@ def new_project_command(
         left = new_project(dest, names)
     except (NewProjectError, subprocess.CalledProcessError) as error:
         detail = getattr(error, "stderr", None) or error
-        raise click.ClickException(str(detail).strip()) from None
+        fail(f"Error: {str(detail).strip()}")
     click.echo(
         f"New project {names.project} in {dest}: model {names.model}, bucket {names.bucket}, "
         f"settings {names.env_prefix}*; first commit made.\n"

@@ -21,18 +21,6 @@ from pydantic import (
     model_validator,
 )
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]  # the folder holding run.py
-
-
-def resolve_project_path(path: str | Path) -> Path:
-    """A path from a config: relative ones are read from the project root, as dvc.yaml does.
-
-    So `cd /tmp && python /path/to/run.py` reads the same data/raw/iris.csv as `make run`.
-    Absolute paths (and `~/...`, expanded) are kept as they are.
-    """
-    path = Path(path).expanduser()
-    return path if path.is_absolute() else PROJECT_ROOT / path
-
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)

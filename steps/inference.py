@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 from zenml import get_step_context, log_metadata, step
 from zenml.types import HTMLString
 
+from service.contract import predicted_labels
 from steps.config_models import DatasetSpec
 from steps.data import file_md5, read_dataset
 from steps.drift import drift_html, drift_report
@@ -21,12 +21,12 @@ def label_rows(
     model: Pipeline, features: pd.DataFrame, original: pd.DataFrame, model_version: str
 ) -> pd.DataFrame:
     """The input as it was read, plus the label, each class's probability and the version."""
-    probabilities = model.predict_proba(features)
     classes = [str(label) for label in model.classes_]
+    labels, probabilities = predicted_labels(model.predict_proba(features), classes)
     labelled = original.loc[features.index].copy()
-    labelled["predicted_label"] = np.asarray(classes, dtype=object)[probabilities.argmax(axis=1)]
+    labelled["predicted_label"] = labels
     for index, label in enumerate(classes):
-        labelled[f"probability_{label}"] = probabilities[:, index].round(6)
+        labelled[f"probability_{label}"] = probabilities[:, index]
     labelled["model_version"] = model_version
     return labelled
 

@@ -2,7 +2,7 @@
 
 This step is never cached: a cached promotion would silently skip the decision on re-runs.
 It decides and sets the stage in ZenML's Model Control Plane, nothing else: the serving
-side exports production's model from the artifact store (service/export.py), so the step
+side exports production's model from the artifact store (deploy/export.py), so the step
 works the same wherever it runs.
 """
 
@@ -17,7 +17,7 @@ from sklearn.pipeline import Pipeline
 from zenml import get_step_context, log_metadata, step
 from zenml.enums import ModelStages
 
-from stack.models import ModelUnavailable, load_classifier, production_version
+from pipelines.model_registry import ModelUnavailable, load_classifier, production_version
 from steps.config_models import DatasetSpec, QualityGate
 from steps.evaluation import compute_metrics
 

@@ -12,7 +12,7 @@ import pytest
 from zenml.client import Client
 from zenml.enums import ModelStages
 
-from service.model_store import latest_export
+from deploy.model_store import latest_export
 from tests.helpers import REPO, model_config, run_cli, training_config
 from tests.service.conftest import start_server, stop_server
 

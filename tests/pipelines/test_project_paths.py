@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from steps.config_models import PROJECT_ROOT, resolve_project_path
+from pipelines.project_paths import PROJECT_ROOT, resolve_project_path
 from tests.helpers import REPO, run_cli, training_config
 
 

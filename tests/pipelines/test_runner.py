@@ -8,7 +8,7 @@ from tests.helpers import REPO
 # An object that fails in __del__ the way an S3 file whose upload timed out does.
 GARBAGE_COLLECTED_FAILURE = """
 from botocore.exceptions import ReadTimeoutError
-from pipelines.runner import quiet_expected_failures
+from pipelines.command_line import quiet_expected_failures
 
 class UnwrittenFile:
     def __init__(self, error):
@@ -63,7 +63,7 @@ def test_opentelemetry_still_flushes_its_log_handler_in_a_new_thread():
     assert flushed_in and flushed_in[0] is not threading.main_thread()
 
     # The workaround flushes in this thread, and later flushes do nothing.
-    from pipelines.runner import flush_otel_log_handlers
+    from pipelines.command_line import flush_otel_log_handlers
 
     flushed_in.clear()
     flush_otel_log_handlers()

@@ -17,7 +17,7 @@ from PIL import Image
 from zenml.client import Client
 from zenml.enums import ExecutionStatus, ModelStages
 
-from service.model_store import latest_export
+from deploy.model_store import latest_export
 from steps.data import file_md5
 from tests.helpers import run_cli, shipped_config, training_config
 

@@ -23,7 +23,7 @@ import pytest
 from zenml.client import Client
 from zenml.enums import ModelStages
 
-from service.containers import base_image, registry_config
+from deploy.containers import base_image, registry_config
 from tests.helpers import REPO, free_port, run_cli
 from tests.service.conftest import wait_ready
 
@@ -77,7 +77,7 @@ def base(podman_store: None, tmp_path_factory: pytest.TempPathFactory) -> str:
     Run with TMPDIR set to a folder the new root does not have (a chroot inherits it)."""
     tmpdir = tmp_path_factory.mktemp("tmpdir")
     result = subprocess.run(
-        [str(REPO / "service" / "base_image.sh"), "podman"],
+        [str(REPO / "deploy" / "base_image.sh"), "podman"],
         capture_output=True,
         text=True,
         timeout=600,

@@ -138,7 +138,7 @@ def start_registry(folder: Path):
     import time
     import urllib.request
 
-    from service.containers import registry_config
+    from deploy.containers import registry_config
 
     port = free_port()
     folder.mkdir(parents=True, exist_ok=True)

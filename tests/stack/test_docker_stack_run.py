@@ -44,7 +44,7 @@ def base_build(container_env: dict[str, str], container_state: Path) -> Iterator
     the server starts and the stack is registered."""
     log = container_state / "base-image.log"
     process = subprocess.Popen(
-        [str(REPO / "service" / "base_image.sh"), "podman"],
+        [str(REPO / "deploy" / "base_image.sh"), "podman"],
         env=container_env,
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,

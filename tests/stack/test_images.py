@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.project_paths import PROJECT_ROOT
 from stack.images import (
     LOCAL_STORES_VARIABLE,
-    PROJECT,
     docker_settings_values,
     export_command,
     isolate_local_stores,
@@ -39,7 +39,7 @@ def test_the_settings_avoid_every_unpinned_or_pulled_thing(tmp_path: Path):
     assert values["python_package_installer"] == "uv"
     assert values["python_package_installer_args"] == {"compile-bytecode": None}
     assert values["environment"] == {"UV_SYSTEM_PYTHON": "1"}
-    assert values["pyproject_path"] == str(PROJECT / "pyproject.toml")
+    assert values["pyproject_path"] == str(PROJECT_ROOT / "pyproject.toml")
     assert values["install_stack_requirements"] is False
     assert values["target_repository"] == "localhost/x"
 

@@ -8,13 +8,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from service.model_store import exports_of
-from stack.models import describe_revision, format_hyperparameters, format_story
+from deploy.model_store import exports_of
+from pipelines.model_registry import describe_revision, format_hyperparameters, format_story
 from tests.helpers import REPO, run_cli, shipped_config, training_config
 from tests.stack.conftest import isolated_env
 
 MODEL = "story_iris"
 IRIS_MD5 = "013d0da08d6506664ce640459139176b"
+LINEAGE = {"zenml_run_id": "run-1", "data_md5": IRIS_MD5}  # the rest of an export's labels
 
 
 def write_export(home: Path, name: str, version: str, labels: dict, created: str) -> None:
@@ -28,7 +29,7 @@ def test_exports_are_found_by_their_labels_newest_first(tmp_path, monkeypatch):
     home = tmp_path / "bentoml"
     monkeypatch.setenv("BENTOML_HOME", str(home))
     assert exports_of("Iris", 1) == []  # no store at all: nothing exported here
-    labels = {"zenml_model": "Iris", "zenml_model_version": "1"}
+    labels = {"zenml_model": "Iris", "zenml_model_version": "1", **LINEAGE}
     write_export(home, "iris", "old", labels, "2026-01-01T00:00:00+00:00")
     write_export(home, "iris", "new", labels, "2026-02-01T00:00:00+00:00")
     write_export(home, "iris", "other", {**labels, "zenml_model_version": "2"}, "2026-03-01")
@@ -163,11 +164,11 @@ def test_a_versions_story_from_training_to_serving(tmp_path: Path, iris_csv: Pat
 
 
 def test_the_latest_export_of_a_name_with_capitals(tmp_path, monkeypatch):
-    from service.model_store import latest_export
+    from deploy.model_store import latest_export
 
     home = tmp_path / "bentoml"
     monkeypatch.setenv("BENTOML_HOME", str(home))
-    labels = {"zenml_model": "Iris_X", "zenml_model_version": "4"}
+    labels = {"zenml_model": "Iris_X", "zenml_model_version": "4", **LINEAGE}
     write_export(home, "iris_x", "abc", labels, "2026-01-01T00:00:00+00:00")
     (home / "models" / "iris_x" / "latest").write_text("abc")
     export = latest_export("Iris_X")  # BentoML saved it as iris_x
@@ -178,7 +179,7 @@ def test_the_latest_export_of_a_name_with_capitals(tmp_path, monkeypatch):
 def test_run_names_come_from_one_query_and_missing_ones_are_looked_up(monkeypatch):
     from types import SimpleNamespace
 
-    import stack.models as models
+    import pipelines.model_registry as models
 
     versions = [SimpleNamespace(id=i, number=i) for i in (3, 2, 1)]
     queries = []

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from service.containers import CONTAINER_PORT
+from deploy.containers import CONTAINER_PORT
 
 APP = "iris-classifier"
 TOKEN_SECRET = f"{APP}-api-token"

@@ -3,7 +3,7 @@
 The one-row `python run.py predict` is interactive: it reads the files `bentoml.sklearn`
 wrote (`model.yaml`, `saved_model.pkl`) so it starts in the time scikit-learn takes to load.
 `python run.py models --version N` finds a version's exports here by their labels.
-tests/service/test_model_store.py checks it finds what BentoML's own API finds.
+tests/deploy/test_model_store.py checks it finds what BentoML's own API finds.
 """
 
 from __future__ import annotations
@@ -14,6 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
+
+from service.export_contract import NOTHING_PROMOTED, ExportLabels
 
 
 class NoServingModel(LookupError):
@@ -47,8 +50,7 @@ def latest_export(name: str) -> ServingModel:
     latest = models / "latest"
     if not latest.is_file():
         raise NoServingModel(
-            f"No model '{name}' in the BentoML store ({store_folder()}): nothing was promoted "
-            "yet. Train and promote one with `make run` (or `python run.py`) first."
+            f"No model '{name}' in the BentoML store ({store_folder()}): {NOTHING_PROMOTED}"
         )
     folder = models / latest.read_text().strip()
     info = yaml.safe_load((folder / "model.yaml").read_text())
@@ -81,10 +83,11 @@ def exports_of(model_name: str, number: int | str) -> list[StoredExport]:
             info = yaml.safe_load(info_file.read_text()) or {}
         except (OSError, yaml.YAMLError):
             continue  # half-written or foreign: not an export of ours
-        labels = info.get("labels") or {}
-        if labels.get("zenml_model") != model_name:
-            continue
-        if labels.get("zenml_model_version") != str(number):
+        try:
+            labels = ExportLabels.of(info.get("labels") or {})
+        except ValidationError:
+            continue  # labelled by someone else: not an export of ours
+        if labels is None or (labels.model, labels.version) != (model_name, str(number)):
             continue
         latest = info_file.parent.parent / "latest"
         is_latest = latest.is_file() and latest.read_text().strip() == info_file.parent.name

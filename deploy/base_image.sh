@@ -2,7 +2,7 @@
 # Build the Python base image that BentoML's generated Dockerfile starts from, locally,
 # from Debian's packages, so `bentoml containerize` needs no container registry.
 #
-#   service/base_image.sh [podman|buildah|docker]     (make base-image BACKEND=...)
+#   deploy/base_image.sh [podman|buildah|docker]     (make base-image BACKEND=...)
 #
 # The image is tagged with the name the Dockerfile asks for (BASE_IMAGE, default
 # docker.io/library/python:3.11-slim), so builds find it without pulling. It trusts the

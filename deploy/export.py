@@ -10,26 +10,24 @@ services, so BentoML's API is used here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from service.model_store import NoServingModel, latest_export
-from stack.models import (
+from deploy.model_store import NoServingModel, latest_export
+from pipelines.model_registry import (
+    ModelUnavailable,
+    UnknownModel,
     load_classifier,
     model_version,
+    no_production,
+    production_unavailable,
     production_version,
     reachable_classifier,
+    set_production_by_hand,
+    training_run_id,
 )
-
-# Metadata the promotion step logs on a model version and the service shows in /model.
-CARRIED_METADATA = (
-    "model_family",
-    "hyperparameters",
-    "cv_accuracy",
-    "test_accuracy",
-    "test_macro_f1",
-    "test_rows",
-)
+from service.export_contract import ExportLabels, ExportMetadata, FeatureRange
 
 
 class NothingToExport(LookupError):
@@ -45,35 +43,33 @@ class Export:
 
 def lineage_labels(version) -> dict[str, str]:
     metadata = version.run_metadata
-    return {
-        "zenml_model": version.model.name,
-        "zenml_model_version": str(version.number),
-        "zenml_run_id": str(metadata.get("run_id") or training_run_id(version)),
-        "data_md5": str(metadata["data_md5"]),
-    }
-
-
-def training_run_id(version) -> str:
-    """The run that made the version, for versions promoted before `run_id` was logged."""
-    from zenml.client import Client
-
-    runs = Client().list_pipeline_runs(model_version_id=version.id, sort_by="asc:created", size=1)
-    return str(runs.items[0].id) if runs.items else "-"
+    return ExportLabels(
+        model=version.model.name,
+        version=str(version.number),
+        run_id=str(metadata.get("run_id") or training_run_id(version)),
+        data_md5=str(metadata["data_md5"]),
+    ).as_labels()
 
 
 def serving_metadata(model: Any, version) -> dict[str, Any]:
-    """What the service needs to validate requests and describe itself."""
+    """What the service needs to validate requests and describe itself, from what the
+    promotion step logged on the version (steps/promotion.py)."""
     metadata = version.run_metadata
     dataset = metadata["dataset"]
-    return {
-        "target": dataset["target"],
-        "classes": [str(label) for label in model.classes_],
-        "features": [
-            {"name": name, "min": spec["min"], "max": spec["max"]}
+    return ExportMetadata(
+        target=dataset["target"],
+        classes=[str(label) for label in model.classes_],
+        features=[
+            FeatureRange(name=name, min=spec["min"], max=spec["max"])
             for name, spec in dataset["features"].items()
         ],
-        **{key: metadata[key] for key in CARRIED_METADATA},
-    }
+        model_family=metadata["model_family"],
+        hyperparameters=metadata["hyperparameters"],
+        cv_accuracy=metadata["cv_accuracy"],
+        test_accuracy=metadata["test_accuracy"],
+        test_macro_f1=metadata["test_macro_f1"],
+        test_rows=metadata["test_rows"],
+    ).model_dump()
 
 
 def is_current(model_name: str, labels: dict[str, str]) -> bool:
@@ -95,10 +91,7 @@ def export_version(model_name: str, number: int | None = None) -> Export:
     if number is None:
         version = production_version(model_name)
         if version is None:
-            raise NothingToExport(
-                f"No production version of '{model_name}' in the ZenML store: nothing was "
-                "promoted yet. Train and promote one with `make run` (or `python run.py`) first."
-            )
+            raise NothingToExport(no_production(model_name))
     else:
         version = model_version(model_name, number)
     labels = lineage_labels(version)
@@ -128,30 +121,41 @@ def promote(model_name: str, number: int) -> tuple[int | None, Export]:
     before the stage changes, even if this machine's BentoML store still holds a copy:
     production stays what it was.
     """
-    from datetime import datetime, timezone
-
-    from zenml import log_metadata
-    from zenml.client import Client
-    from zenml.enums import ModelStages
-
     version = model_version(model_name, number)
     reachable_classifier(version)
     previous = production_version(model_name)
     export = export_version(model_name, number)
     try:
-        log_metadata(
-            {
-                "manual_promotion": {
-                    "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                    "by": Client().active_user.name,  # the ZenML user (server or local)
-                    "previous_production": previous.number if previous else None,
-                }
-            },
-            model_version_id=version.id,
-        )
-        version.set_stage(ModelStages.PRODUCTION, force=True)
+        set_production_by_hand(version, previous)
     except Exception:
         if export.created:
             discard_export(export.tag)
         raise
     return (previous.number if previous else None), export
+
+
+class ExportFailed(Exception):
+    """An export a command needs cannot be made; the message is the whole story."""
+
+
+def export_for_command(model_name: str, number: int | None = None) -> Export:
+    """The export `export`, `serve` and `bento` start from, or ExportFailed saying why not."""
+    try:
+        return export_version(model_name, number)
+    except (NothingToExport, UnknownModel) as error:
+        raise ExportFailed(str(error)) from None
+    except ModelUnavailable as error:
+        message = production_unavailable(error) if number is None else f"Model {error}."
+        raise ExportFailed(message) from None
+
+
+def export_after_training(model_name: str, warn: Callable[[str], None]) -> Export | None:
+    """Production into BentoML's store at the end of a training run; a failure is said
+    through `warn`, not raised: the run itself succeeded."""
+    try:
+        return export_version(model_name)
+    except NothingToExport:
+        return None
+    except ModelUnavailable as error:
+        warn(production_unavailable(error))
+        return None

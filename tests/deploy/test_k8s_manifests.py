@@ -11,7 +11,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from service.k8s_manifests import manifests, write_manifests
+from deploy.k8s_manifests import manifests, write_manifests
 from tests.helpers import REPO, run_cli
 
 IMAGE = "registry.example:5000/iris/iris_classifier_service:abc@sha256:" + "0" * 64

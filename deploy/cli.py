@@ -4,13 +4,13 @@ push-image, registry and deploy targets)."""
 from __future__ import annotations
 
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import click
 
-from service.containers import BACKENDS, ImageError, build_dir
+from deploy.containers import BACKENDS, ImageError, build_dir
+from pipelines.command_line import fail
 
 backend_option = click.option(
     "--backend",
@@ -19,11 +19,6 @@ backend_option = click.option(
     show_default=True,
     help="Container tool (buildah builds; its images run and push with podman).",
 )
-
-
-def fail(action: str, error: Exception) -> None:
-    click.secho(f"{action}: {error}", fg="red", err=True)
-    sys.exit(1)
 
 
 @click.group("image")
@@ -35,12 +30,12 @@ def image_command() -> None:
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
 def wheels_command(folder: Path) -> None:
     """Download the image's packages as wheels into FOLDER, for `build --wheelhouse`."""
-    from service.containers import download_wheels
+    from deploy.containers import download_wheels
 
     try:
         count = download_wheels(folder)
     except ImageError as error:
-        fail("Wheels not downloaded", error)
+        fail(f"Wheels not downloaded: {error}")
     click.echo(f"{count} wheels in {folder}: `make containerize OFFLINE=1` builds from them")
 
 
@@ -54,7 +49,7 @@ def wheels_command(folder: Path) -> None:
 @click.option("--model", "model_name", help="[default: model.name in the training --config]")
 def build_command(backend: str, wheelhouse: Path | None, model_name: str | None) -> None:
     """Bento of the --config's production model, then `bentoml containerize` it."""
-    from service.containers import containerize
+    from deploy.containers import containerize
     from stack.cli import model_from
 
     model_name = model_from(click.get_current_context(), model_name)
@@ -64,7 +59,7 @@ def build_command(backend: str, wheelhouse: Path | None, model_name: str | None)
     try:
         record = containerize(backend, model_name, wheelhouse)
     except ImageError as error:
-        fail("Image not built", error)
+        fail(f"Image not built: {error}")
     click.echo(
         f"Built {record['image']} ({record['size_mb']} MB) with {backend}: bento "
         f"{record['bento']}, model {record['model']} (version {record['model_version']}).\n"
@@ -100,14 +95,14 @@ def run_command(backend: str, port: int, host: str, settings: dict[str, str]) ->
     """Run the newest built image in the foreground, on HOST:PORT (Ctrl-C stops and removes
     it). SERVING_API_TOKEN, when set here, is passed on by name: its value stays out of the
     image and of the command line."""
-    from service.containers import exec_run, read_record
+    from deploy.containers import exec_run, read_record
 
     try:
         record = read_record()
         click.echo(f"Serving {record['image']} on http://{host}:{port} (Ctrl-C stops it)")
         exec_run(backend, record["image"], host, port, settings)
     except ImageError as error:
-        fail("Image not run", error)
+        fail(f"Image not run: {error}")
 
 
 @image_command.command("push")
@@ -116,12 +111,12 @@ def run_command(backend: str, port: int, host: str, settings: dict[str, str]) ->
 @click.option("--tls-verify/--no-tls-verify", default=True, help="Off for a plain-HTTP registry.")
 def push_command(registry: str, backend: str, tls_verify: bool) -> None:
     """Tag the newest built image under REGISTRY (host:port/path) and push it."""
-    from service.containers import push, read_record
+    from deploy.containers import push, read_record
 
     try:
         reference = push(backend, read_record()["image"], registry, tls_verify)
     except ImageError as error:
-        fail("Image not pushed", error)
+        fail(f"Image not pushed: {error}")
     click.echo(f"Pushed {reference}")
 
 
@@ -129,7 +124,7 @@ def push_command(registry: str, backend: str, tls_verify: bool) -> None:
 @click.option("--port", type=click.IntRange(1, 65535), default=5000, show_default=True)
 def registry_command(port: int) -> None:
     """A throwaway local registry (Debian's docker-registry) on 127.0.0.1:PORT, to try pushes."""
-    from service.containers import registry_config
+    from deploy.containers import registry_config
 
     with tempfile.TemporaryDirectory() as folder:
         config = Path(folder) / "config.yml"
@@ -138,7 +133,7 @@ def registry_command(port: int) -> None:
         try:
             subprocess.run(["docker-registry", "serve", str(config)], check=False)
         except FileNotFoundError:
-            fail("Registry not started", ImageError("apt-get install docker-registry"))
+            fail("Registry not started: apt-get install docker-registry")
         except KeyboardInterrupt:
             pass
 
@@ -153,18 +148,18 @@ def deploy_command(
     image: str | None, namespace: str | None, min_replicas: int, max_replicas: int, dry_run: bool
 ) -> None:
     """Write Kubernetes manifests for the image and apply them with kubectl."""
-    from service.containers import read_record
-    from service.k8s_manifests import DeployError, apply, manifests, write_manifests
+    from deploy.containers import read_record
+    from deploy.k8s_manifests import DeployError, apply, manifests, write_manifests
 
     try:
         record = read_record()
     except ImageError as error:
-        fail("Not deployed", error)
+        fail(f"Not deployed: {error}")
     image = image or record.get("pushed")
     if not image:
-        fail("Not deployed", ImageError("push the image first: make push-image REGISTRY=..."))
+        fail("Not deployed: push the image first: make push-image REGISTRY=...")
     if max_replicas < min_replicas:
-        fail("Not deployed", ValueError("--max-replicas is below --min-replicas"))
+        fail("Not deployed: --max-replicas is below --min-replicas")
     documents = manifests(image, record.get("model_version", ""), min_replicas, max_replicas)
     path = write_manifests(documents, build_dir() / "kubernetes" / "iris-classifier.yaml")
     click.echo(f"Wrote {path} for {image}")
@@ -173,4 +168,4 @@ def deploy_command(
     try:
         click.echo(apply(path, namespace))
     except DeployError as error:
-        fail("Not deployed", error)
+        fail(f"Not deployed: {error}")

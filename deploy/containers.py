@@ -19,11 +19,12 @@ from pathlib import Path
 
 import yaml
 
-SERVICE_DIR = Path(__file__).resolve().parent
-PROJECT = SERVICE_DIR.parent
+from pipelines.project_paths import PROJECT_ROOT, SERVICE_DIR
+from service.export_contract import ExportLabels
+
 BACKENDS = ("docker", "podman", "buildah")
 CONTAINER_PORT = 3000  # BentoML's port inside the image
-UV = str(PROJECT / ".venv" / "bin" / "uv")
+UV = str(PROJECT_ROOT / ".venv" / "bin" / "uv")
 PIP = "pip==26.3"  # downloads the wheelhouse (uv has no download command)
 
 
@@ -90,15 +91,15 @@ def model_labels(bento_tag: str) -> dict[str, str]:
 
     bento = bentoml.get(bento_tag)
     model = bento.info.all_models[0]
-    labels = bentoml.models.get(model.tag).info.labels
+    labels = ExportLabels.of(bentoml.models.get(model.tag).info.labels)
     return {
         "org.opencontainers.image.title": bento.tag.name,
         "org.opencontainers.image.version": bento.tag.version,
         "ai.iris-mlops.bentoml-model": str(model.tag),
-        "ai.iris-mlops.zenml-model": labels.get("zenml_model", ""),
-        "ai.iris-mlops.zenml-model-version": labels.get("zenml_model_version", ""),
-        "ai.iris-mlops.zenml-run-id": labels.get("zenml_run_id", ""),
-        "ai.iris-mlops.data-md5": labels.get("data_md5", ""),
+        "ai.iris-mlops.zenml-model": labels.model if labels else "",
+        "ai.iris-mlops.zenml-model-version": labels.version if labels else "",
+        "ai.iris-mlops.zenml-run-id": labels.run_id if labels else "",
+        "ai.iris-mlops.data-md5": labels.data_md5 if labels else "",
     }
 
 
@@ -197,7 +198,7 @@ def image_size_mb(backend: str, reference: str) -> str:
 
 
 def build_dir() -> Path:
-    return Path(os.environ.get("IRIS_BUILD_DIR", PROJECT / "build"))
+    return Path(os.environ.get("IRIS_BUILD_DIR", PROJECT_ROOT / "build"))
 
 
 def write_record(record: dict[str, str]) -> None:

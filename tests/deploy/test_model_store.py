@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from service.export import discard_export
-from service.model_store import NoServingModel, latest_export
+from deploy.export import discard_export
+from deploy.model_store import NoServingModel, latest_export
 
 
 def export_model(model, name: str, labels: dict, metadata: dict) -> str:
-    """Saved as service/export.py saves a version: BentoML's sklearn API."""
+    """Saved as deploy/export.py saves a version: BentoML's sklearn API."""
     return str(bentoml.sklearn.save_model(name, model, labels=labels, metadata=metadata).tag)
 
 

@@ -21,7 +21,7 @@ if missing and os.environ.get("IRIS_REQUIRE_CONTAINERS") != "1":
 def test_a_failing_step_says_what_failed_with_its_output(tmp_path):
     mirror = "http://127.0.0.1:9/debian"  # the discard port: nothing listens, refused at once
     result = subprocess.run(
-        [str(REPO / "service" / "base_image.sh"), "podman"],
+        [str(REPO / "deploy" / "base_image.sh"), "podman"],
         capture_output=True,
         text=True,
         timeout=60,

@@ -1,4 +1,6 @@
-"""The model registry: production's version, a version's classifier, and the versions table.
+"""The model registry (ZenML's Model Control Plane), asked in one place: production's
+version, a version's classifier and training run, a promotion by hand, and the versions
+table of `python run.py models`.
 
 The table is what ZenML's OSS dashboard does not show; it reads the metadata that
 steps/promotion.py logs on each model version.
@@ -27,6 +29,21 @@ class UnknownModel(Exception):
 
 class ModelUnavailable(Exception):
     """A model version's classifier cannot be loaded; the message says which and why."""
+
+
+def no_production(model_name: str) -> str:
+    """Why there is nothing to export or predict with: no version was ever promoted."""
+    from service.export_contract import NOTHING_PROMOTED
+
+    return f"No production version of '{model_name}' in the ZenML store: {NOTHING_PROMOTED}"
+
+
+def production_unavailable(error: Exception) -> str:
+    """The one message for 'production cannot be loaded', wherever it is met."""
+    return (
+        f"The production model {error}.\nPromote a version this stack can load, e.g. the "
+        "newest one: `python run.py promote N` (`python run.py models` lists them)."
+    )
 
 
 def production_version(model_name: str):
@@ -106,6 +123,35 @@ def load_classifier(version):
             f"'{version.model.name}' version {version.number} cannot be loaded from "
             f"{artifact.uri}: {type(error).__name__}: {error}"
         ) from None
+
+
+def set_production_by_hand(version, previous) -> None:
+    """Make `version` production, recording when, by whom and what production was before."""
+    from datetime import datetime, timezone
+
+    from zenml import log_metadata
+    from zenml.client import Client
+    from zenml.enums import ModelStages
+
+    log_metadata(
+        {
+            "manual_promotion": {
+                "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "by": Client().active_user.name,  # the ZenML user (server or local)
+                "previous_production": previous.number if previous else None,
+            }
+        },
+        model_version_id=version.id,
+    )
+    version.set_stage(ModelStages.PRODUCTION, force=True)
+
+
+def training_run_id(version) -> str:
+    """The run that made the version, for versions promoted before `run_id` was logged."""
+    from zenml.client import Client
+
+    runs = Client().list_pipeline_runs(model_version_id=version.id, sort_by="asc:created", size=1)
+    return str(runs.items[0].id) if runs.items else "-"
 
 
 @dataclass(frozen=True)
@@ -261,7 +307,7 @@ def version_story(model_name: str, number: int) -> list[tuple[str, str]]:
     """
     from zenml.client import Client
 
-    from service.model_store import exports_of, store_folder
+    from deploy.model_store import exports_of, store_folder
 
     client = Client()
     require_model(client, model_name)

@@ -1,0 +1,84 @@
+"""The contract between training and serving: the labels and metadata of an export.
+
+The export (deploy/export.py) writes these onto the BentoML model; the service, its
+`/model` card, the one-row `python run.py predict` and the image's OCI labels read them
+back through the same models, so a key renamed on one side fails loudly on the other.
+Only pydantic and the standard library here: the service imports this module flat inside
+the bento (service/bentofile.yaml packs it), training code as `service.export_contract`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# The one way every side (commands, batch inference, the service) says there is no export.
+NOTHING_PROMOTED = (
+    "nothing was promoted yet. Train and promote one with `make run` (or `python run.py`) first."
+)
+
+
+class ExportLabels(BaseModel):
+    """Lineage, one hop long: the ZenML model version, the run that trained it, its data.
+
+    BentoML labels are strings; the field aliases are the label keys.
+    """
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    model: str = Field(alias="zenml_model")
+    version: str = Field(alias="zenml_model_version")
+    run_id: str = Field(alias="zenml_run_id")
+    data_md5: str
+
+    def as_labels(self) -> dict[str, str]:
+        return self.model_dump(by_alias=True)
+
+    @classmethod
+    def of(cls, labels: dict[str, str]) -> ExportLabels | None:
+        """The labels of one of our exports, or None for another BentoML model."""
+        if cls.model_fields["model"].alias not in labels:
+            return None
+        return cls.model_validate(labels)
+
+
+class FeatureRange(BaseModel):
+    """One feature as the training data's schema allows it (inclusive range)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    min: float
+    max: float
+
+
+class ExportMetadata(BaseModel):
+    """What the service needs to validate requests and describe itself."""
+
+    model_config = ConfigDict(frozen=True)
+
+    target: str
+    classes: list[str]
+    features: list[FeatureRange]
+    model_family: str
+    hyperparameters: dict[str, Any]
+    cv_accuracy: float
+    test_accuracy: float
+    test_macro_f1: float
+    test_rows: int
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [feature.name for feature in self.features]
+
+    def feature_dicts(self) -> list[dict[str, Any]]:
+        return [feature.model_dump() for feature in self.features]
+
+    def metrics(self) -> dict[str, float | int]:
+        return {
+            "cv_accuracy": self.cv_accuracy,
+            "test_accuracy": self.test_accuracy,
+            "test_macro_f1": self.test_macro_f1,
+            "test_rows": self.test_rows,
+        }
