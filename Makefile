@@ -117,7 +117,7 @@ format: install ## Format the code with ruff
 	ruff format .
 	ruff check --fix .
 
-# Stacks, the local S3 server, the dashboard (see README: "Stacks" and "The dashboard").
+# Stacks, the local S3 server, the dashboard (docs/stacks.md, docs/dashboard.md).
 STACK ?=
 S3_PORT ?= 9000
 DASHBOARD_PORT ?= 8237
@@ -145,7 +145,7 @@ s3-server: install ## Run a local S3 server (moto) on 127.0.0.1 (S3_PORT=9000) u
 	python -m stack.s3_server --port $(S3_PORT)
 
 dvc-remote-s3: install ## Point DVC's s3 remote at IRIS_S3_BUCKET / IRIS_S3_ENDPOINT_URL
-	@test -n "$$IRIS_S3_BUCKET" || { echo "Set IRIS_S3_BUCKET first (see README)"; exit 1; }
+	@test -n "$$IRIS_S3_BUCKET" || { echo "Set IRIS_S3_BUCKET first (docs/stacks.md)"; exit 1; }
 	dvc remote modify --local s3 url "s3://$$IRIS_S3_BUCKET/dvc"
 	if [ -n "$$IRIS_S3_ENDPOINT_URL" ]; then \
 	  dvc remote modify --local s3 endpointurl "$$IRIS_S3_ENDPOINT_URL"; \
@@ -167,7 +167,7 @@ export-model: install ## Export production (or VERSION=N) into BentoML's store; 
 models: install ## List the model versions (VERSION=N: that version's whole story)
 	$(RUN) models $(if $(VERSION),--version $(VERSION))
 
-# Container image and cluster (see README: "Containers and deployment").
+# Container image and cluster (docs/deployment.md).
 BACKEND ?= docker
 REGISTRY ?=
 REGISTRY_PORT ?= 5000

@@ -1,6 +1,6 @@
 """The HTTP service: predictions from the production model, its lineage, and a web page.
 
-`python run.py serve` (or `cd service && bentoml serve`) starts it (see the README). The
+`python run.py serve` (or `cd service && bentoml serve`) starts it (docs/serving.md). The
 model is the newest export of a model's promotions, i.e. its production version; it is
 declared as a class attribute so `bentoml build` packs it into the bento, whose name
 follows the model.

@@ -27,7 +27,7 @@ def stack_command(name: str | None) -> None:
     """Show the active stack, or switch to stack NAME (registered first if needed).
 
     Switching twice changes nothing the second time. Settings come from environment
-    variables or stack/settings.yaml (see the README); credentials go into a ZenML secret.
+    variables or stack/settings.yaml (docs/stacks.md); credentials go into a ZenML secret.
     """
     from stack.checks import StackUnavailable
     from stack.s3 import S3Unavailable
