@@ -110,7 +110,7 @@ def predict_one(values: tuple[float, ...], model_name: str) -> None:
 
 
 def predict_file(input_path: Path, output: Path, model_name: str) -> None:
-    from pipelines.run_report import format_batch_summary
+    from pipelines.run_report import format_batch_summary, write_predictions
     from pipelines.runner import RunStopped, run_batch_inference
 
     quiet_expected_failures()
@@ -118,8 +118,7 @@ def predict_file(input_path: Path, output: Path, model_name: str) -> None:
         summary = run_batch_inference(input_path, model_name)
     except RunStopped as error:
         stop(error)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    summary["predictions"].to_csv(output, index=False)
+    write_predictions(summary, output)
     click.echo("\n" + format_batch_summary(summary, output))
 
 

@@ -107,6 +107,12 @@ def collect_batch_summary(run: Any) -> dict[str, Any]:
     }
 
 
+def write_predictions(summary: dict[str, Any], output: Path) -> None:
+    """The batch predictions as CSV where the user asked for them, folders made as needed."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    summary["predictions"].to_csv(output, index=False)
+
+
 def format_batch_summary(summary: dict[str, Any], output: Path) -> str:
     predictions, drift = summary["predictions"], summary["drift"]
     counts = predictions["predicted_label"].value_counts()
