@@ -9,6 +9,7 @@ from pathlib import Path
 import yaml
 
 from pipelines.project_paths import PROJECT_ROOT
+from pipelines.zenml_startup import QUIET_DEFAULTS
 
 REPO = PROJECT_ROOT
 PYTHON = sys.executable
@@ -25,9 +26,8 @@ def isolated_env(folder: Path) -> dict[str, str]:
         {
             "ZENML_CONFIG_PATH": str(folder / "zenml"),
             "BENTOML_HOME": str(folder / "bentoml"),
-            "ZENML_ANALYTICS_OPT_IN": "false",
+            **QUIET_DEFAULTS,
             "BENTOML_DO_NOT_TRACK": "true",
-            "ZENML_AUTO_OPEN_DASHBOARD": "false",
             # One OpenMP thread for both sides: on a shared 2-core machine, spinning OpenMP
             # threads made histogram gradient boosting ~4x slower and far noisier.
             "OMP_NUM_THREADS": "1",

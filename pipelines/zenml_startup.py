@@ -1,9 +1,11 @@
-"""Two start-up costs of ZenML 0.98 that this project's client process does not pay.
+"""ZenML's quiet defaults for this project's commands, and two start-up costs of ZenML 0.98
+that this project's client process does not pay.
 
-Both are workarounds of ZenML internals, applied only in this process (run.py's training
-and batch inference), before a pipeline compiles; steps that run elsewhere (containers,
-pods) start through ZenML's own entrypoints, untouched. tests/pipelines/test_zenml_startup.py
-fails if upstream changes the behaviour they work around, so they can be dropped then.
+The two savings are workarounds of ZenML internals, applied only in this process (run.py's
+training and batch inference), before a pipeline compiles; steps that run elsewhere
+(containers, pods) start through ZenML's own entrypoints, untouched.
+tests/pipelines/test_zenml_startup.py fails if upstream changes the behaviour they work
+around, so they can be dropped then.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ def set_quiet_defaults() -> None:
 # `bentoml`: BentoML is installed for serving, so ZenML activates its BentoML integration,
 # which imports BentoML, its model deployer and its local deployment service (about 2 s);
 # the project saves and serves models with BentoML's own API (ZenML's deployer fails on
-# BentoML 1.4 services, see DESIGN.md) and no step returns a Bento. The stacks' own
+# BentoML 1.4 services) and no step returns a Bento. The stacks' own
 # integrations (s3, kubernetes) and the materializers the steps use (sklearn, pandas,
 # numpy, ...) are activated as before.
 UNUSED_INTEGRATIONS = ("bentoml",)

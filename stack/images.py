@@ -1,9 +1,10 @@
 """The image ZenML builds for steps that run outside the client (docker, kubernetes stacks).
 
-The settings are the ones that built a working step image here without a public registry
-(../shared/STACKS.md): a Dockerfile whose only line is `FROM <base>` (with `parent_image`
-instead, ZenML decides podman's local image is not local and forces a pull), the locked
-dependencies exported by uv, and nothing ZenML would add unpinned.
+The settings are the ones that build a working step image without a public registry
+(tests/stack/test_docker_stack_run.py runs them): a Dockerfile whose only line is
+`FROM <base>` (with `parent_image` instead, ZenML decides podman's local image is not local
+and forces a pull), the locked dependencies exported by uv, and nothing ZenML would add
+unpinned.
 """
 
 from __future__ import annotations

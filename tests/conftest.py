@@ -14,15 +14,14 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.zenml_startup import QUIET_DEFAULTS
 from tests.helpers import run_cli, training_config
 
 _STATE = Path(tempfile.mkdtemp(prefix="iris-mlops-tests-"))
 os.environ.update(
     {
         "ZENML_CONFIG_PATH": str(_STATE / "zenml"),
-        "ZENML_ANALYTICS_OPT_IN": "false",
-        "ZENML_ENABLE_RICH_TRACEBACK": "false",
-        "ZENML_AUTO_OPEN_DASHBOARD": "false",
+        **QUIET_DEFAULTS,
         "DVC_NO_ANALYTICS": "1",
         "DVC_GLOBAL_CONFIG_DIR": str(_STATE / "dvc-global"),
         "DVC_SYSTEM_CONFIG_DIR": str(_STATE / "dvc-system"),
