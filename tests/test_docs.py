@@ -8,6 +8,7 @@ variable fails here until docs/reference.md mentions it.
 from __future__ import annotations
 
 import ast
+import importlib
 import json
 import os
 import re
@@ -85,6 +86,31 @@ def commands(group: click.Command, path: tuple[str, ...] = ()):
     if isinstance(group, click.Group):
         for name, command in group.commands.items():
             yield from commands(command, (*path, name))
+
+
+def param_names(param: click.Parameter) -> list[str]:
+    """How the docs write a parameter: an argument as its metavar (DEST), an option as its flags."""
+    if isinstance(param, click.Argument):
+        return [param.human_readable_name]
+    return [*param.opts, *param.secondary_opts]
+
+
+def module_commands():
+    """`python -m MODULE` entry points: project modules whose `__main__` block calls a click
+    command, with that command (run.py is covered by its own headings)."""
+    for path in project_files(".py"):
+        source = path.read_text()
+        if path.name == "run.py" or "import click" not in source:
+            continue
+        for node in ast.parse(source).body:
+            if isinstance(node, ast.If) and "__main__" in ast.unparse(node.test):
+                calls = [c for c in ast.walk(node) if isinstance(c, ast.Call)]
+                called = [c.func.id for c in calls if isinstance(c.func, ast.Name)]
+                module_name = ".".join(path.relative_to(REPO).with_suffix("").parts)
+                module = importlib.import_module(module_name)
+                for name in called:
+                    if isinstance(getattr(module, name, None), click.Command):
+                        yield module_name, getattr(module, name)
 
 
 def project_files(*suffixes: str):
@@ -197,6 +223,8 @@ def test_the_scans_find_what_they_are_meant_to_find() -> None:
     assert environment_reads(sample) == {"A", "B", "C", "D", "F_TABLE", "G"}
     reads = variables_the_code_reads()
     assert {"SERVING_API_TOKEN", "IRIS_S3_BUCKET", "BASE_IMAGE"} <= reads.keys()
+    modules = dict(module_commands())
+    assert {"stack.s3_server", "stack.dashboard", "stack.podman_socket"} <= modules.keys()
 
 
 def test_reference_names_every_target_command_option_and_variable() -> None:
@@ -224,14 +252,49 @@ def test_reference_names_every_target_command_option_and_variable() -> None:
             missing.append(f"a heading with `{words}`")
             continue
         for param in command.params:
-            if isinstance(param, click.Argument):
-                names = [param.human_readable_name]
-            else:
-                names = [*param.opts, *param.secondary_opts]
+            names = param_names(param)
             missing += [f"{name} under `{words}`" for name in names if not mentions(found[0], name)]
+
+    for module_name, group in module_commands():
+        rows = [line for line in reference.splitlines() if f"python -m {module_name}" in line]
+        if not rows:
+            missing.append(f"a row with `python -m {module_name}`")
+        for path, command in commands(group):
+            names = [*path] + [name for param in command.params for name in param_names(param)]
+            where = " ".join(("python -m", module_name, *path))
+            missing += [f"{n} of `{where}`" for n in names if not mentions(" ".join(rows), n)]
 
     for name, files in sorted(variables_the_code_reads().items()):
         if not mentions(reference, name):
             missing.append(f"environment variable {name} (read in {', '.join(sorted(files))})")
 
     assert not missing, "docs/reference.md does not name:\n  " + "\n  ".join(missing)
+
+
+def layout_tree(page: Path) -> str:
+    """The ```text block under the page's "## Layout" heading."""
+    body = sections(page.read_text())["## Layout"]
+    return re.search(r"```text\n(.*?)```", body, re.DOTALL).group(1)
+
+
+# The folders whose every module the tree describes one by one.
+DETAILED_FOLDERS = ("pipelines", "service", "deploy")
+
+
+def test_the_layout_tree_is_the_projects_own() -> None:
+    """The README and the site show the same tree, and it names every top-level entry git
+    tracks (but the README and dotfiles) and every module of the detailed folders."""
+    tree = layout_tree(REPO / "docs" / "index.md")
+    assert layout_tree(REPO / "README.md") == tree, "README.md and docs/index.md differ"
+    tracked = subprocess.run(
+        ["git", "ls-files"], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout.split()
+    names = {path.split("/")[0] + ("/" if "/" in path else "") for path in tracked}
+    names |= {
+        "/".join(path.split("/")[1:2]) + ("/" if path.count("/") > 1 else "")
+        for path in tracked
+        if path.split("/")[0] in DETAILED_FOLDERS and not path.endswith("__init__.py")
+    }
+    expected = {n for n in names if n != "README.md" and (n.endswith("/") or n[0] != ".")}
+    missing = sorted(name for name in expected if not mentions(tree, name.rstrip("/")))
+    assert not missing, f"the layout tree (docs/index.md, README.md) does not name: {missing}"
