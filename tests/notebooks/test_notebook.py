@@ -105,6 +105,9 @@ def test_notebook_shows_versions_plots_and_the_service(served_model, tmp_path):
             images = shown_images(cells[name])
             assert len(images) == 1, shown_text(cells[name])
             assert min(images[0].size) >= 300, (name, images[0].size)
+        # Under the picture, the same matrix as numbers: one row and column per class.
+        matrix = shown_text(cells["confusion-matrix"])
+        assert "predicted" in matrix and "true" in matrix, matrix
 
         assert shown_text(cells["service"]).strip() == (
             f"The service is not running at {nobody_listens}: start it with `make serve`, "
