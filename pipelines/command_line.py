@@ -29,6 +29,14 @@ def fail(message: str, status: int = 1, production_unchanged: bool = False) -> N
     sys.exit(status)
 
 
+def nothing_run(production_unchanged: bool) -> str:
+    """The last line of a run stopped before it started: the production line joined on
+    where the run could have changed it ("Nothing was run; the production model was...")."""
+    if not production_unchanged:
+        return "Nothing was run."
+    return f"Nothing was run; {PRODUCTION_UNCHANGED[0].lower()}{PRODUCTION_UNCHANGED[1:]}"
+
+
 def warn(message: str) -> None:
     """Something the user should know while the command goes on (in yellow, on stderr)."""
     click.secho(message, fg="yellow", err=True)
