@@ -3,14 +3,12 @@ a command that cannot go on ends through pipelines/command_line.py."""
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 
 import click
 
 from pipelines.command_line import fail, quiet_expected_failures, stop, warn
-from pipelines.project_paths import DEFAULT_CONFIG, SERVICE_DIR
+from pipelines.project_paths import DEFAULT_CONFIG
 from pipelines.zenml_startup import set_quiet_defaults
 
 set_quiet_defaults()  # before anything imports ZenML
@@ -165,12 +163,12 @@ def serve_command(context: click.Context, port: int, host: str, model_name: str 
 
     Exports it first; the service is told which model to load (`--arg model=NAME`).
     """
+    from deploy.containers import exec_serve
+
     name = model_from(context, model_name)
     export = export_or_stop(name)
     click.echo(f"Serving {name} version {export.version} on http://{host}:{port}/ui (Ctrl+C stops)")
-    os.chdir(SERVICE_DIR)
-    command = [sys.executable, "-m", "bentoml", "serve", "--host", host, "--port", str(port)]
-    os.execv(sys.executable, [*command, "--arg", f"model={name}"])
+    exec_serve(name, host, port)
 
 
 @cli.command("bento")
