@@ -7,7 +7,14 @@ from pathlib import Path
 
 import click
 
-from pipelines.command_line import fail, quiet_expected_failures, stop, warn
+from pipelines.command_line import (
+    fail,
+    model_from,
+    model_option,
+    quiet_expected_failures,
+    stop,
+    warn,
+)
 from pipelines.project_paths import DEFAULT_CONFIG
 from pipelines.zenml_startup import set_quiet_defaults
 
@@ -120,11 +127,6 @@ def predict_file(input_path: Path, output: Path, model_name: str) -> None:
     click.echo("\n" + format_batch_summary(summary, output))
 
 
-model_option = click.option(
-    "--model", "model_name", help="Model name [default: model.name in the training --config]."
-)
-
-
 @cli.command("export")
 @click.option("--version", "number", type=click.IntRange(min=1), help="[default: production]")
 @model_option
@@ -219,7 +221,7 @@ def promote_command(context: click.Context, number: int, model_name: str | None)
 
 
 from deploy.cli import deploy_command, image_command  # noqa: E402  (light: no ZenML import)
-from stack.cli import model_from, models_command, stack_command  # noqa: E402
+from stack.cli import models_command, stack_command  # noqa: E402
 from stack.new_project import new_project_command  # noqa: E402
 
 cli.add_command(stack_command)

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from deploy.containers import BACKENDS, ImageError, build_dir
-from pipelines.command_line import fail
+from pipelines.command_line import fail, model_from, model_option
 
 backend_option = click.option(
     "--backend",
@@ -44,11 +44,10 @@ def wheels_command(folder: Path) -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Build with no network, installing from these wheels (podman, buildah).",
 )
-@click.option("--model", "model_name", help="[default: model.name in the training --config]")
+@model_option
 def build_command(backend: str, wheelhouse: Path | None, model_name: str | None) -> None:
     """Bento of the --config's production model, then `bentoml containerize` it."""
     from deploy.containers import containerize
-    from stack.cli import model_from
 
     model_name = model_from(click.get_current_context(), model_name)
 

@@ -4,21 +4,8 @@ from __future__ import annotations
 
 import click
 
-from pipelines.command_line import fail
+from pipelines.command_line import fail, model_from, model_option
 from stack.recipes import RECIPES
-
-
-def model_from(context: click.Context, model_name: str | None) -> str:
-    """`--model`, else the model the root --config trains: every command follows one config.
-
-    A config without `model: name:` ends the command with its message and exit status 2.
-    """
-    from steps.config_models import ConfigError, configured_model_name
-
-    try:
-        return model_name or configured_model_name(context.find_root().params["config_path"])
-    except ConfigError as error:
-        fail(f"\n{error}", status=2)
 
 
 @click.command("stack")
@@ -47,7 +34,7 @@ def stack_command(name: str | None) -> None:
 
 
 @click.command("models")
-@click.option("--model", "model_name", help="Model name [default: model.name in --config].")
+@model_option
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
 @click.option(
     "--version",
