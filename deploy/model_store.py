@@ -8,7 +8,6 @@ tests/deploy/test_model_store.py checks it finds what BentoML's own API finds.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from service.export_contract import NOTHING_PROMOTED, ExportLabels
+from service.export_contract import ExportLabels, bentoml_store, no_model_in_store
 
 
 class NoServingModel(LookupError):
@@ -36,22 +35,15 @@ class ServingModel:
         return joblib.load(self.folder / "saved_model.pkl")
 
 
-def store_folder() -> Path:
-    """BentoML's home, as BentoML resolves it (BENTOML_HOME, else ~/bentoml)."""
-    return Path(os.environ.get("BENTOML_HOME", "~/bentoml")).expanduser()
-
-
 def latest_export(name: str) -> ServingModel:
     """The newest export of `name`, which is the production version.
 
     BentoML lower-cases model names, so a ZenML model `Iris` is exported as `iris`.
     """
-    models = store_folder() / "models" / name.lower()
+    models = bentoml_store() / "models" / name.lower()
     latest = models / "latest"
     if not latest.is_file():
-        raise NoServingModel(
-            f"No model '{name}' in the BentoML store ({store_folder()}): {NOTHING_PROMOTED}"
-        )
+        raise NoServingModel(no_model_in_store(name))
     folder = models / latest.read_text().strip()
     info = yaml.safe_load((folder / "model.yaml").read_text())
     return ServingModel(
@@ -78,7 +70,7 @@ def exports_of(model_name: str, number: int | str) -> list[StoredExport]:
     exported again after a rollback has several exports). An empty store is no error.
     """
     found = []
-    for info_file in sorted((store_folder() / "models").glob("*/*/model.yaml")):
+    for info_file in sorted((bentoml_store() / "models").glob("*/*/model.yaml")):
         try:
             info = yaml.safe_load(info_file.read_text()) or {}
         except (OSError, yaml.YAMLError):

@@ -307,7 +307,8 @@ def version_story(model_name: str, number: int) -> list[tuple[str, str]]:
     """
     from zenml.client import Client
 
-    from deploy.model_store import exports_of, store_folder
+    from deploy.model_store import exports_of
+    from service.export_contract import bentoml_store
 
     client = Client()
     require_model(client, model_name)
@@ -363,7 +364,7 @@ def version_story(model_name: str, number: int) -> list[tuple[str, str]]:
         )
     exports = exports_of(model_name, version.number)
     if not exports:
-        lines.append(("bentoml export", f"not exported here (BentoML store {store_folder()})"))
+        lines.append(("bentoml export", f"not exported here (BentoML store {bentoml_store()})"))
     for export in exports:
         latest = "  <- latest: what `bentoml serve` loads" if export.latest else ""
         lines.append(("bentoml export", f"{export.tag} ({export.created}){latest}"))

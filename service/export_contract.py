@@ -9,6 +9,8 @@ the bento (service/bentofile.yaml packs it), training code as `service.export_co
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -17,6 +19,16 @@ from pydantic import BaseModel, ConfigDict, Field
 NOTHING_PROMOTED = (
     "nothing was promoted yet. Train and promote one with `make run` (or `python run.py`) first."
 )
+
+
+def bentoml_store() -> Path:
+    """BentoML's home, as BentoML resolves it (BENTOML_HOME, else ~/bentoml)."""
+    return Path(os.environ.get("BENTOML_HOME", "~/bentoml")).expanduser()
+
+
+def no_model_in_store(name: str) -> str:
+    """The message when model `name` has no export in this BentoML store."""
+    return f"No model '{name}' in the BentoML store ({bentoml_store()}): {NOTHING_PROMOTED}"
 
 
 class ExportLabels(BaseModel):
