@@ -2,7 +2,8 @@
 
 The one-row `python run.py predict` is interactive: it reads the files `bentoml.sklearn`
 wrote (`model.yaml`, `saved_model.pkl`) so it starts in the time scikit-learn takes to load.
-`python run.py models --version N` finds a version's exports here by their labels.
+`python run.py models --version N` finds a version's exports here by their labels
+(export_lines).
 tests/deploy/test_model_store.py checks it finds what BentoML's own API finds.
 """
 
@@ -91,3 +92,15 @@ def exports_of(model_name: str, number: int | str) -> list[StoredExport]:
             )
         )
     return sorted(found, key=lambda export: export.created, reverse=True)
+
+
+def export_lines(model_name: str, number: int | str) -> list[tuple[str, str]]:
+    """The end of `models --version N`: the version's exports in this machine's store."""
+    exports = exports_of(model_name, number)
+    if not exports:
+        return [("bentoml export", f"not exported here (BentoML store {bentoml_store()})")]
+    lines = []
+    for export in exports:
+        latest = "  <- latest: what `bentoml serve` loads" if export.latest else ""
+        lines.append(("bentoml export", f"{export.tag} ({export.created}){latest}"))
+    return lines

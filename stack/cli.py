@@ -52,6 +52,7 @@ def models_command(
     With --version N: that version's stage, run, data, model, metrics, promotion and its
     export in this machine's BentoML store. An unknown model or version exits with 1.
     """
+    from deploy.model_store import export_lines
     from pipelines.model_registry import (
         UnknownModel,
         format_story,
@@ -63,7 +64,8 @@ def models_command(
     name = model_from(context, model_name)
     try:
         if number is not None:
-            click.echo(format_story(name, number, version_story(name, number)))
+            story = version_story(name, number) + export_lines(name, number)
+            click.echo(format_story(name, number, story))
             return
         rows, total = list_versions(name, limit)
     except UnknownModel as error:
