@@ -20,7 +20,7 @@ from pipelines.zenml_startup import set_quiet_defaults
 
 set_quiet_defaults()  # before anything imports ZenML
 
-REPORTS = Path("reports")
+REPORTS = Path("reports")  # relative on purpose: reports go where the command is run
 
 
 @click.group(invoke_without_command=True)
