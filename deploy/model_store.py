@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
 
 from service.export_contract import ExportLabels, bentoml_store, no_model_in_store
 
@@ -76,10 +75,7 @@ def exports_of(model_name: str, number: int | str) -> list[StoredExport]:
             info = yaml.safe_load(info_file.read_text()) or {}
         except (OSError, yaml.YAMLError):
             continue  # half-written or foreign: not an export of ours
-        try:
-            labels = ExportLabels.of(info.get("labels") or {})
-        except ValidationError:
-            continue  # labelled by someone else: not an export of ours
+        labels = ExportLabels.of(info.get("labels") or {})
         if labels is None or (labels.model, labels.version) != (model_name, str(number)):
             continue
         latest = info_file.parent.parent / "latest"

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 # The one way every side (commands, batch inference, the service) says there is no export.
 NOTHING_PROMOTED = (
@@ -49,10 +49,16 @@ class ExportLabels(BaseModel):
 
     @classmethod
     def of(cls, labels: dict[str, str]) -> ExportLabels | None:
-        """The labels of one of our exports, or None for another BentoML model."""
-        if cls.model_fields["model"].alias not in labels:
+        """The labels of one of our exports, or None for another BentoML model.
+
+        The one rule for every side (the service, the commands, the image labels): labels
+        that do not fit, such as a `zenml_model` without the others, are not an export, so
+        one foreign model in the store cannot stop the service from starting.
+        """
+        try:
+            return cls.model_validate(labels)
+        except ValidationError:
             return None
-        return cls.model_validate(labels)
 
 
 class FeatureRange(BaseModel):
