@@ -3,19 +3,24 @@ a command that cannot go on ends through pipelines/command_line.py."""
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 
 import click
 
-from pipelines.command_line import fail, quiet_expected_failures, stop, warn
-from pipelines.project_paths import DEFAULT_CONFIG, SERVICE_DIR
+from pipelines.command_line import (
+    fail,
+    model_from,
+    model_option,
+    quiet_expected_failures,
+    stop,
+    warn,
+)
+from pipelines.project_paths import DEFAULT_CONFIG
 from pipelines.zenml_startup import set_quiet_defaults
 
 set_quiet_defaults()  # before anything imports ZenML
 
-REPORTS = Path("reports")
+REPORTS = Path("reports")  # relative on purpose: reports go where the command is run
 
 
 @click.group(invoke_without_command=True)
@@ -122,11 +127,6 @@ def predict_file(input_path: Path, output: Path, model_name: str) -> None:
     click.echo("\n" + format_batch_summary(summary, output))
 
 
-model_option = click.option(
-    "--model", "model_name", help="Model name [default: model.name in the training --config]."
-)
-
-
 @cli.command("export")
 @click.option("--version", "number", type=click.IntRange(min=1), help="[default: production]")
 @model_option
@@ -165,12 +165,12 @@ def serve_command(context: click.Context, port: int, host: str, model_name: str 
 
     Exports it first; the service is told which model to load (`--arg model=NAME`).
     """
+    from deploy.containers import exec_serve
+
     name = model_from(context, model_name)
     export = export_or_stop(name)
     click.echo(f"Serving {name} version {export.version} on http://{host}:{port}/ui (Ctrl+C stops)")
-    os.chdir(SERVICE_DIR)
-    command = [sys.executable, "-m", "bentoml", "serve", "--host", host, "--port", str(port)]
-    os.execv(sys.executable, [*command, "--arg", f"model={name}"])
+    exec_serve(name, host, port)
 
 
 @cli.command("bento")
@@ -221,7 +221,7 @@ def promote_command(context: click.Context, number: int, model_name: str | None)
 
 
 from deploy.cli import deploy_command, image_command  # noqa: E402  (light: no ZenML import)
-from stack.cli import model_from, models_command, stack_command  # noqa: E402
+from stack.cli import models_command, stack_command  # noqa: E402
 from stack.new_project import new_project_command  # noqa: E402
 
 cli.add_command(stack_command)

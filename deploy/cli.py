@@ -3,14 +3,12 @@ push-image, registry and deploy targets)."""
 
 from __future__ import annotations
 
-import subprocess
-import tempfile
 from pathlib import Path
 
 import click
 
 from deploy.containers import BACKENDS, ImageError, build_dir
-from pipelines.command_line import fail
+from pipelines.command_line import fail, model_from, model_option
 
 backend_option = click.option(
     "--backend",
@@ -46,11 +44,10 @@ def wheels_command(folder: Path) -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Build with no network, installing from these wheels (podman, buildah).",
 )
-@click.option("--model", "model_name", help="[default: model.name in the training --config]")
+@model_option
 def build_command(backend: str, wheelhouse: Path | None, model_name: str | None) -> None:
     """Bento of the --config's production model, then `bentoml containerize` it."""
     from deploy.containers import containerize
-    from stack.cli import model_from
 
     model_name = model_from(click.get_current_context(), model_name)
 
@@ -124,18 +121,13 @@ def push_command(registry: str, backend: str, tls_verify: bool) -> None:
 @click.option("--port", type=click.IntRange(1, 65535), default=5000, show_default=True)
 def registry_command(port: int) -> None:
     """A throwaway local registry (Debian's docker-registry) on 127.0.0.1:PORT, to try pushes."""
-    from deploy.containers import registry_config
+    from deploy.containers import run_registry
 
-    with tempfile.TemporaryDirectory() as folder:
-        config = Path(folder) / "config.yml"
-        config.write_text(registry_config(Path(folder) / "storage", port))
-        click.echo(f"Registry on 127.0.0.1:{port} (Ctrl-C stops it; its images are then lost)")
-        try:
-            subprocess.run(["docker-registry", "serve", str(config)], check=False)
-        except FileNotFoundError:
-            fail("Registry not started: apt-get install docker-registry")
-        except KeyboardInterrupt:
-            pass
+    click.echo(f"Registry on 127.0.0.1:{port} (Ctrl-C stops it; its images are then lost)")
+    try:
+        run_registry(port)
+    except ImageError as error:
+        fail(f"Registry not started: {error}")
 
 
 @click.command("deploy")

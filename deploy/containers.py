@@ -255,6 +255,30 @@ def exec_run(backend: str, image: str, host: str, port: int, env: dict[str, str]
     os.execvp(command[0], command)
 
 
+def exec_serve(model_name: str, host: str, port: int) -> None:
+    """Replace this process with `bentoml serve` of the service, told which model to load.
+
+    Run from service/, where bentofile.yaml is; `--arg model=NAME` names the model.
+    """
+    os.chdir(SERVICE_DIR)
+    command = [sys.executable, "-m", "bentoml", "serve", "--host", host, "--port", str(port)]
+    os.execv(sys.executable, [*command, "--arg", f"model={model_name}"])
+
+
+def run_registry(port: int) -> None:
+    """Debian's `docker-registry` on 127.0.0.1:PORT in the foreground, storing in a temporary
+    folder (its images are lost when it stops); returns when it ends or on Ctrl-C."""
+    with tempfile.TemporaryDirectory() as folder:
+        config = Path(folder) / "config.yml"
+        config.write_text(registry_config(Path(folder) / "storage", port))
+        try:
+            subprocess.run(["docker-registry", "serve", str(config)], check=False)
+        except FileNotFoundError:
+            raise ImageError("apt-get install docker-registry") from None
+        except KeyboardInterrupt:
+            pass
+
+
 def registry_config(storage: Path, port: int) -> str:
     """A config for Debian's `docker-registry` (distribution): plain HTTP on loopback."""
     return yaml.safe_dump(

@@ -2,21 +2,20 @@
 
 The one-row `python run.py predict` is interactive: it reads the files `bentoml.sklearn`
 wrote (`model.yaml`, `saved_model.pkl`) so it starts in the time scikit-learn takes to load.
-`python run.py models --version N` finds a version's exports here by their labels.
+`python run.py models --version N` finds a version's exports here by their labels
+(export_lines).
 tests/deploy/test_model_store.py checks it finds what BentoML's own API finds.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
 
-from service.export_contract import NOTHING_PROMOTED, ExportLabels
+from service.export_contract import ExportLabels, bentoml_store, no_model_in_store
 
 
 class NoServingModel(LookupError):
@@ -36,22 +35,15 @@ class ServingModel:
         return joblib.load(self.folder / "saved_model.pkl")
 
 
-def store_folder() -> Path:
-    """BentoML's home, as BentoML resolves it (BENTOML_HOME, else ~/bentoml)."""
-    return Path(os.environ.get("BENTOML_HOME", "~/bentoml")).expanduser()
-
-
 def latest_export(name: str) -> ServingModel:
     """The newest export of `name`, which is the production version.
 
     BentoML lower-cases model names, so a ZenML model `Iris` is exported as `iris`.
     """
-    models = store_folder() / "models" / name.lower()
+    models = bentoml_store() / "models" / name.lower()
     latest = models / "latest"
     if not latest.is_file():
-        raise NoServingModel(
-            f"No model '{name}' in the BentoML store ({store_folder()}): {NOTHING_PROMOTED}"
-        )
+        raise NoServingModel(no_model_in_store(name))
     folder = models / latest.read_text().strip()
     info = yaml.safe_load((folder / "model.yaml").read_text())
     return ServingModel(
@@ -78,15 +70,12 @@ def exports_of(model_name: str, number: int | str) -> list[StoredExport]:
     exported again after a rollback has several exports). An empty store is no error.
     """
     found = []
-    for info_file in sorted((store_folder() / "models").glob("*/*/model.yaml")):
+    for info_file in sorted((bentoml_store() / "models").glob("*/*/model.yaml")):
         try:
             info = yaml.safe_load(info_file.read_text()) or {}
         except (OSError, yaml.YAMLError):
             continue  # half-written or foreign: not an export of ours
-        try:
-            labels = ExportLabels.of(info.get("labels") or {})
-        except ValidationError:
-            continue  # labelled by someone else: not an export of ours
+        labels = ExportLabels.of(info.get("labels") or {})
         if labels is None or (labels.model, labels.version) != (model_name, str(number)):
             continue
         latest = info_file.parent.parent / "latest"
@@ -99,3 +88,15 @@ def exports_of(model_name: str, number: int | str) -> list[StoredExport]:
             )
         )
     return sorted(found, key=lambda export: export.created, reverse=True)
+
+
+def export_lines(model_name: str, number: int | str) -> list[tuple[str, str]]:
+    """The end of `models --version N`: the version's exports in this machine's store."""
+    exports = exports_of(model_name, number)
+    if not exports:
+        return [("bentoml export", f"not exported here (BentoML store {bentoml_store()})")]
+    lines = []
+    for export in exports:
+        latest = "  <- latest: what `bentoml serve` loads" if export.latest else ""
+        lines.append(("bentoml export", f"{export.tag} ({export.created}){latest}"))
+    return lines

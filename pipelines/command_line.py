@@ -4,7 +4,8 @@ for failures whose message says it all.
 run.py, deploy/cli.py, stack/cli.py and stack/new_project.py parse options and call
 plain functions; when one of those cannot go on, the command ends here: its message in red
 on stderr, "The production model was not changed." where a run could have changed it, and
-its exit status (1, or 2 for a usage or config error).
+its exit status (1, or 2 for a usage or config error). The shared `--model` option is here
+too, with `model_from`, which falls back on the model the training --config names.
 """
 
 from __future__ import annotations
@@ -21,12 +22,39 @@ from pipelines.runner import is_expected
 PRODUCTION_UNCHANGED = "The production model was not changed."
 
 
+# The --model of every command that acts on one model; model_from reads it.
+model_option = click.option(
+    "--model", "model_name", help="Model name [default: model.name in the training --config]."
+)
+
+
+def model_from(context: click.Context, model_name: str | None) -> str:
+    """`--model`, else the model the root --config trains: every command follows one config.
+
+    A config without `model: name:` ends the command with its message and exit status 2.
+    """
+    from steps.config_models import ConfigError, configured_model_name
+
+    try:
+        return model_name or configured_model_name(context.find_root().params["config_path"])
+    except ConfigError as error:
+        fail(f"\n{error}", status=2)
+
+
 def fail(message: str, status: int = 1, production_unchanged: bool = False) -> NoReturn:
     """End the command: the message, the production line where it applies, the status."""
     click.secho(message, fg="red", err=True)
     if production_unchanged:
         click.echo(PRODUCTION_UNCHANGED, err=True)
     sys.exit(status)
+
+
+def nothing_run(production_unchanged: bool) -> str:
+    """The last line of a run stopped before it started: the production line joined on
+    where the run could have changed it ("Nothing was run; the production model was...")."""
+    if not production_unchanged:
+        return "Nothing was run."
+    return f"Nothing was run; {PRODUCTION_UNCHANGED[0].lower()}{PRODUCTION_UNCHANGED[1:]}"
 
 
 def warn(message: str) -> None:

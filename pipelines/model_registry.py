@@ -301,13 +301,11 @@ def format_table(rows: list[VersionRow], with_notes: bool = True) -> str:
 
 def version_story(model_name: str, number: int) -> list[tuple[str, str]]:
     """One version's whole story as (field, value) lines: where it came from, how it
-    scored, what was decided, and its export in this machine's BentoML store.
+    scored, what was decided (`models --version` adds its exports: deploy/model_store.py).
 
     Raises UnknownModel for a model or version the active ZenML store does not hold.
     """
     from zenml.client import Client
-
-    from deploy.model_store import exports_of, store_folder
 
     client = Client()
     require_model(client, model_name)
@@ -361,12 +359,6 @@ def version_story(model_name: str, number: int) -> list[tuple[str, str]]:
         lines.append(
             ("by hand", manual + (f"; production before: version {before}" if before else ""))
         )
-    exports = exports_of(model_name, version.number)
-    if not exports:
-        lines.append(("bentoml export", f"not exported here (BentoML store {store_folder()})"))
-    for export in exports:
-        latest = "  <- latest: what `bentoml serve` loads" if export.latest else ""
-        lines.append(("bentoml export", f"{export.tag} ({export.created}){latest}"))
     return lines
 
 

@@ -131,14 +131,14 @@ def check_before_run(action: str, config_path: Path | None = None) -> None:
             raise RunStopped(f"Training not started: {error}", status=2) from None
         check_dvc_data(config_path, parameters.dataset.path)
 
+    from pipelines.command_line import nothing_run
     from stack.s3 import S3Unavailable, check_active_artifact_store
 
     try:
         check_active_artifact_store()
     except S3Unavailable as error:
-        unchanged = "; the production model was not changed" if config_path else ""
         raise RunStopped(
-            f"{action} not started: {error}\nNothing was run{unchanged}.",
+            f"{action} not started: {error}\n{nothing_run(config_path is not None)}",
             production_unchanged=False,
         ) from None
 
@@ -172,6 +172,7 @@ def stack_settings(action: str, unchanged: bool) -> dict[str, Any]:
 
     The switch checked it too, but a podman socket or Docker engine may have stopped since.
     """
+    from pipelines.command_line import nothing_run
     from stack.checks import StackUnavailable, check_docker_api
     from stack.images import pipeline_settings
     from stack.settings import StackSettingsError
@@ -181,9 +182,8 @@ def stack_settings(action: str, unchanged: bool) -> dict[str, Any]:
         if settings:  # the step image is built through the Docker API (docker, kubernetes)
             check_docker_api()
     except (StackSettingsError, StackUnavailable) as error:
-        also = "; the production model was not changed" if unchanged else ""
         raise RunStopped(
-            f"{action} not started: {error}\nNothing was run{also}.", production_unchanged=False
+            f"{action} not started: {error}\n{nothing_run(unchanged)}", production_unchanged=False
         ) from None
     return settings
 

@@ -23,7 +23,13 @@ from contract import (
     record_model,
     records_matrix,
 )
-from export_contract import NOTHING_PROMOTED, ExportLabels, ExportMetadata
+from export_contract import (
+    NOTHING_PROMOTED,
+    ExportLabels,
+    ExportMetadata,
+    bentoml_store,
+    no_model_in_store,
+)
 from guards import (
     BoundedMetrics,
     RequestGuard,
@@ -56,20 +62,16 @@ def served_model_name() -> str:
         return chosen
     exports = [model for model in bentoml.models.list() if ExportLabels.of(model.info.labels)]
     if not exports:
-        raise SystemExit(f"No exported model in the BentoML store ({store()}): {NOTHING_PROMOTED}")
+        raise SystemExit(
+            f"No exported model in the BentoML store ({bentoml_store()}): {NOTHING_PROMOTED}"
+        )
     return max(exports, key=lambda model: model.info.creation_time).tag.name
-
-
-def store() -> str:
-    return os.environ.get("BENTOML_HOME", "~/bentoml")
 
 
 MODEL_NAME = served_model_name()
 MODEL = bentoml.models.BentoModel(f"{MODEL_NAME}:latest")
 if MODEL.stored is None:  # checked here: BentoML would otherwise go looking in BentoCloud
-    raise SystemExit(
-        f"No model '{MODEL_NAME}' in the BentoML store ({store()}): {NOTHING_PROMOTED}"
-    )
+    raise SystemExit(no_model_in_store(MODEL_NAME))
 INFO = MODEL.stored.info
 LABELS = ExportLabels.model_validate(INFO.labels)
 METADATA = ExportMetadata.model_validate(INFO.metadata)

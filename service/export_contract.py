@@ -9,14 +9,26 @@ the bento (service/bentofile.yaml packs it), training code as `service.export_co
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 # The one way every side (commands, batch inference, the service) says there is no export.
 NOTHING_PROMOTED = (
     "nothing was promoted yet. Train and promote one with `make run` (or `python run.py`) first."
 )
+
+
+def bentoml_store() -> Path:
+    """BentoML's home, as BentoML resolves it (BENTOML_HOME, else ~/bentoml)."""
+    return Path(os.environ.get("BENTOML_HOME", "~/bentoml")).expanduser()
+
+
+def no_model_in_store(name: str) -> str:
+    """The message when model `name` has no export in this BentoML store."""
+    return f"No model '{name}' in the BentoML store ({bentoml_store()}): {NOTHING_PROMOTED}"
 
 
 class ExportLabels(BaseModel):
@@ -37,10 +49,16 @@ class ExportLabels(BaseModel):
 
     @classmethod
     def of(cls, labels: dict[str, str]) -> ExportLabels | None:
-        """The labels of one of our exports, or None for another BentoML model."""
-        if cls.model_fields["model"].alias not in labels:
+        """The labels of one of our exports, or None for another BentoML model.
+
+        The one rule for every side (the service, the commands, the image labels): labels
+        that do not fit, such as a `zenml_model` without the others, are not an export, so
+        one foreign model in the store cannot stop the service from starting.
+        """
+        try:
+            return cls.model_validate(labels)
+        except ValidationError:
             return None
-        return cls.model_validate(labels)
 
 
 class FeatureRange(BaseModel):

@@ -4,21 +4,8 @@ from __future__ import annotations
 
 import click
 
-from pipelines.command_line import fail
+from pipelines.command_line import fail, model_from, model_option
 from stack.recipes import RECIPES
-
-
-def model_from(context: click.Context, model_name: str | None) -> str:
-    """`--model`, else the model the root --config trains: every command follows one config.
-
-    A config without `model: name:` ends the command with its message and exit status 2.
-    """
-    from steps.config_models import ConfigError, configured_model_name
-
-    try:
-        return model_name or configured_model_name(context.find_root().params["config_path"])
-    except ConfigError as error:
-        fail(f"\n{error}", status=2)
 
 
 @click.command("stack")
@@ -47,7 +34,7 @@ def stack_command(name: str | None) -> None:
 
 
 @click.command("models")
-@click.option("--model", "model_name", help="Model name [default: model.name in --config].")
+@model_option
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
 @click.option(
     "--version",
@@ -65,6 +52,7 @@ def models_command(
     With --version N: that version's stage, run, data, model, metrics, promotion and its
     export in this machine's BentoML store. An unknown model or version exits with 1.
     """
+    from deploy.model_store import export_lines
     from pipelines.model_registry import (
         UnknownModel,
         format_story,
@@ -76,7 +64,8 @@ def models_command(
     name = model_from(context, model_name)
     try:
         if number is not None:
-            click.echo(format_story(name, number, version_story(name, number)))
+            story = version_story(name, number) + export_lines(name, number)
+            click.echo(format_story(name, number, story))
             return
         rows, total = list_versions(name, limit)
     except UnknownModel as error:

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import click
 
-from pipelines.command_line import fail
+from pipelines.command_line import fail, warn
 from pipelines.project_paths import PROJECT_ROOT
 
 TEMPLATE_ROOT = PROJECT_ROOT
@@ -528,7 +528,7 @@ def new_project_command(
         f"Next: cd {dest} && make run   (then make test-fast)"
     )
     if left:
-        click.secho("Names of this project left over:\n" + "\n".join(left), fg="yellow")
+        warn("Names of this project left over:\n" + "\n".join(left))
 
 
 if __name__ == "__main__":

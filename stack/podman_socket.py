@@ -17,6 +17,12 @@ from pathlib import Path
 
 import click
 
+from pipelines.command_line import fail
+
+
+class PodmanMissing(RuntimeError):
+    """podman is not installed on this machine."""
+
 
 def default_socket() -> Path:
     """In the user's runtime folder when there is one, else a private folder under /tmp."""
@@ -60,7 +66,7 @@ def wait_until_up(socket: Path, process: subprocess.Popen, timeout: float = 30) 
 def start(socket: Path, env: dict[str, str] | None = None, log: Path | None = None):
     """Podman's API service on `socket`; returns the process, which the caller stops."""
     if shutil.which("podman") is None:
-        raise click.ClickException("podman is not installed (Debian: apt-get install podman).")
+        raise PodmanMissing("podman is not installed (Debian: apt-get install podman).")
     if not socket.parent.exists():
         socket.parent.mkdir(mode=0o700, parents=True)
     socket.unlink(missing_ok=True)  # left by a service that was killed
@@ -89,7 +95,10 @@ def start(socket: Path, env: dict[str, str] | None = None, log: Path | None = No
 def main(socket: Path | None) -> None:
     """Serve podman's Docker API on a unix socket until Ctrl+C, and say how to use it."""
     socket = (socket or default_socket()).absolute()
-    process = start(socket)
+    try:
+        process = start(socket)
+    except PodmanMissing as error:
+        fail(f"Error: {error}")
     click.echo(f"Podman's Docker-compatible API on {docker_host(socket)}.")
     click.echo("In the shell where you switch stacks and run pipelines:\n")
     click.echo(f"  export DOCKER_HOST={docker_host(socket)}")

@@ -31,10 +31,20 @@ def test_labels_round_trip_under_their_bentoml_keys():
     assert labels.as_labels() == LABELS
 
 
-def test_a_missing_label_fails_loudly_and_a_foreign_model_is_not_ours():
+def test_a_missing_label_fails_loudly_when_read_as_ours():
     with pytest.raises(ValidationError, match="zenml_run_id"):
-        ExportLabels.of({key: value for key, value in LABELS.items() if key != "zenml_run_id"})
+        ExportLabels.model_validate(
+            {key: value for key, value in LABELS.items() if key != "zenml_run_id"}
+        )
+
+
+def test_a_foreign_model_is_not_ours_even_with_one_of_our_labels():
+    """The service, `models --version` and the image labels all ask `of`: a model someone
+    else labelled `zenml_model` is skipped, not a crash at the service's start."""
     assert ExportLabels.of({"project": "someone-else"}) is None
+    assert ExportLabels.of({"zenml_model": "theirs"}) is None
+    assert ExportLabels.of({**LABELS, "zenml_model_version": None}) is None
+    assert ExportLabels.of(LABELS) == ExportLabels.model_validate(LABELS)
 
 
 def test_metadata_keeps_the_feature_schema_and_metrics():
