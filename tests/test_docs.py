@@ -298,3 +298,45 @@ def test_the_layout_tree_is_the_projects_own() -> None:
     expected = {n for n in names if n != "README.md" and (n.endswith("/") or n[0] != ".")}
     missing = sorted(name for name in expected if not mentions(tree, name.rstrip("/")))
     assert not missing, f"the layout tree (docs/index.md, README.md) does not name: {missing}"
+
+
+def test_docs_serve_answers_on_loopback_only() -> None:
+    """`make docs-serve`: the site on 127.0.0.1:DOCS_PORT, and nothing on the other addresses."""
+    import socket
+    import time
+
+    import httpx
+
+    from tests.helpers import free_port
+
+    port = free_port()
+    server = subprocess.Popen(
+        ["make", "--no-print-directory", "docs-serve", f"DOCS_PORT={port}"],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                page = httpx.get(f"http://127.0.0.1:{port}/reference/", timeout=2)
+                break
+            except httpx.TransportError:
+                assert server.poll() is None and time.monotonic() < deadline, "did not start"
+                time.sleep(0.5)
+        assert page.status_code == 200 and "python run.py" in page.text
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as route:
+                route.connect(("192.0.2.1", 9))  # sends nothing: it picks the outward address
+                outside = route.getsockname()[0]
+        except OSError:  # a machine with no network at all has only loopback to ask
+            outside = None
+        if outside is not None:
+            with socket.socket() as probe:
+                probe.settimeout(2)
+                assert probe.connect_ex((outside, port)) != 0, f"docs-serve answers on {outside}"
+    finally:
+        os.killpg(server.pid, 15)
+        server.wait(timeout=30)
