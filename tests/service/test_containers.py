@@ -227,6 +227,7 @@ def test_the_image_is_trim_unprivileged_and_carries_lineage_but_no_credentials(i
         "bentofile.yaml",
         "classifier_service.py",
         "contract.py",
+        "export_contract.py",
         "guards.py",
         "static",
     ], found
