@@ -41,7 +41,9 @@ def served_version(folder: Path) -> str:
 
 def test_lost_production_model_blocks_nothing_and_a_person_decides(tmp_path, iris_csv):
     config = str(training_config(tmp_path, iris_csv, MODEL))
-    first, output = cli("--config", config, cwd=tmp_path)
+    # --no-cache: the classifier deleted below must be this model's own, not one the cache
+    # would share with another model trained on the same data in the session's store.
+    first, output = cli("--config", config, "--no-cache", cwd=tmp_path)
     assert first.returncode == 0, output[-3000:]
     assert "PROMOTED" in first.stdout
 
