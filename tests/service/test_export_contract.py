@@ -68,15 +68,20 @@ def test_metadata_keeps_the_feature_schema_and_metrics():
         ExportMetadata.model_validate({**metadata.model_dump(), "classes": None})
 
 
+def fresh_python_prints(code: str) -> str:
+    """What `code` prints in a new interpreter: imports there start from nothing."""
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    return result.stdout.strip()
+
+
 def test_the_contract_imports_neither_zenml_nor_bentoml():
     code = (
         "import sys, service.export_contract, service.contract; "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('zenml', 'bentoml')))"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
-    )
-    assert result.stdout.strip() == "[]"
+    assert fresh_python_prints(code) == "[]"
 
 
 def test_importing_the_contract_leaves_the_warning_filters_alone():
@@ -84,10 +89,7 @@ def test_importing_the_contract_leaves_the_warning_filters_alone():
         "import warnings, numpy, pydantic; before = list(warnings.filters); "
         "import service.contract; print(warnings.filters == before)"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
-    )
-    assert result.stdout.strip() == "True"
+    assert fresh_python_prints(code) == "True"
 
 
 def test_batch_inference_and_the_service_label_the_same_probabilities_alike():
