@@ -27,7 +27,7 @@ from pipelines.model_registry import (
     set_production_by_hand,
     training_run_id,
 )
-from service.export_contract import ExportLabels, ExportMetadata, FeatureRange
+from service.export_contract import ExportLabels, ExportMetadata, FeatureSchema
 
 
 class NothingToExport(LookupError):
@@ -51,25 +51,43 @@ def lineage_labels(version) -> dict[str, str]:
     ).as_labels()
 
 
+def feature_schema(name: str, spec: dict[str, Any]) -> FeatureSchema:
+    """One feature of the version's dataset spec (categories resolved) as the service
+    takes it."""
+    categorical = spec.get("type") == "categorical"
+    return FeatureSchema(
+        name=name,
+        kind="categorical" if categorical else "numeric",
+        min=spec.get("min"),
+        max=spec.get("max"),
+        categories=spec["categories"] if categorical else None,
+        unknown=spec.get("unknown", "refuse") if categorical else None,
+        nullable=spec.get("missing", "refuse") != "refuse",
+    )
+
+
 def serving_metadata(model: Any, version) -> dict[str, Any]:
     """What the service needs to validate requests and describe itself, from what the
     promotion step logged on the version (steps/promotion.py)."""
+    from steps.candidates import json_safe
+
     metadata = version.run_metadata
     dataset = metadata["dataset"]
     return ExportMetadata(
         target=dataset["target"],
         classes=[str(label) for label in model.classes_],
-        features=[
-            FeatureRange(name=name, min=spec["min"], max=spec["max"])
-            for name, spec in dataset["features"].items()
-        ],
+        features=[feature_schema(name, spec) for name, spec in dataset["features"].items()],
         model_family=metadata["model_family"],
-        hyperparameters=metadata["hyperparameters"],
-        cv_accuracy=metadata["cv_accuracy"],
+        # versions logged before hyperparameters were made JSON-safe may hold None
+        hyperparameters=json_safe(metadata["hyperparameters"]),
+        cv_metric=metadata.get("cv_metric", "accuracy"),
+        cv_score=metadata.get("cv_score", metadata.get("cv_accuracy")),
         test_accuracy=metadata["test_accuracy"],
+        test_balanced_accuracy=metadata.get("test_balanced_accuracy"),
         test_macro_f1=metadata["test_macro_f1"],
+        test_roc_auc=metadata.get("test_roc_auc"),
         test_rows=metadata["test_rows"],
-    ).model_dump()
+    ).model_dump(exclude_none=True)
 
 
 def is_current(model_name: str, labels: dict[str, str]) -> bool:

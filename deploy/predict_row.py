@@ -22,13 +22,35 @@ class RowPrediction:
     version: str  # the ZenML model version, "?" for an export without lineage labels
 
 
-def predict_row(values: tuple[float, ...], model_name: str) -> RowPrediction:
+MISSING_MARKERS = ("", "NA", "null")  # what a command line can type for a missing value
+
+
+def parse_values(values: tuple[str, ...], features: list[dict]) -> dict[str, object]:
+    """The typed values: numbers for numeric features, text for categorical ones, None
+    for a missing-value marker (the schema then says whether the model fills it in)."""
+    parsed: dict[str, object] = {}
+    for text, feature in zip(values, features, strict=True):
+        name = feature["name"]
+        if text.strip() in MISSING_MARKERS:
+            parsed[name] = None
+        elif feature.get("kind") == "categorical":
+            parsed[name] = text
+        else:
+            try:
+                parsed[name] = float(text)
+            except ValueError:
+                raise BadRow(f"{name}: {text!r} is not a number") from None
+    return parsed
+
+
+def predict_row(values: tuple[str, ...], model_name: str) -> RowPrediction:
     """The production export's label for one row; NoServingModel when nothing was exported."""
     from pydantic import ValidationError
 
     from service.contract import (
         as_records,
         check_feature_order,
+        is_numeric,
         probabilities,
         record_model,
         records_matrix,
@@ -41,12 +63,12 @@ def predict_row(values: tuple[float, ...], model_name: str) -> RowPrediction:
     if len(values) != len(names):
         raise BadRow(f"expected {len(names)} values ({' '.join(names)}), got {len(values)}")
     try:
-        record = record_model(features)(**dict(zip(names, values, strict=True)))
+        record = record_model(features)(**parse_values(values, features))
     except ValidationError as error:
         raise BadRow("; ".join(f"{e['loc'][0]}: {e['msg']}" for e in error.errors())) from None
     classifier = export.load()
     check_feature_order(classifier, names)
-    probs = probabilities(classifier, records_matrix([record], names))
+    probs = probabilities(classifier, records_matrix([record], names, is_numeric(features)))
     prediction = as_records(probs, metadata.classes)[0]
     labels = ExportLabels.of(export.labels)
     return RowPrediction(

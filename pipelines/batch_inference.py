@@ -22,8 +22,9 @@ def batch_inference_pipeline(
     # artifacts and metadata (nothing is copied).
     production = get_pipeline_context().model
     # The client saved the input file as an artifact (pipelines/inputs.py).
-    raw = load_batch(Client().get_artifact_version(input_file_id), path=input_path)
-    features = validate_features(raw, production.run_metadata["dataset"], path=input_path)
+    dataset = production.run_metadata["dataset"]
+    raw = load_batch(Client().get_artifact_version(input_file_id), path=input_path, dataset=dataset)
+    features = validate_features(raw, dataset, path=input_path)
     predict(production.get_model_artifact("classifier"), features, raw)
     detect_drift(
         production.get_artifact("train_data"), features, p_value_threshold=p_value_threshold

@@ -14,7 +14,7 @@ COLUMNS = (
     "version",
     "stage",
     "test acc",
-    "cv acc",
+    "cv score",
     "model family",
     "data md5",
     "run",
@@ -55,6 +55,20 @@ def production_version(model_name: str):
         return Client().get_model_version(model_name, ModelStages.PRODUCTION)
     except KeyError:
         return None
+
+
+def delete_unpromoted_version(run_name: str) -> None:
+    """Delete the model version a (failed) run created, unless it is in production."""
+    from zenml.client import Client
+    from zenml.enums import ModelStages
+
+    client = Client()
+    try:
+        version = client.get_pipeline_run(run_name).model_version
+    except KeyError:
+        return
+    if version is not None and version.stage != ModelStages.PRODUCTION.value:
+        client.delete_model_version(version.id)
 
 
 def model_version(model_name: str, number: int):
@@ -159,7 +173,7 @@ class VersionRow:
     version: str
     stage: str
     test_accuracy: float | None
-    cv_accuracy: float | None
+    cv_score: float | None
     family: str
     data_md5: str
     run: str
@@ -175,7 +189,7 @@ class VersionRow:
             self.version,
             self.stage,
             number(self.test_accuracy),
-            number(self.cv_accuracy),
+            number(self.cv_score),
             self.family,
             self.data_md5,
             self.run,
@@ -214,7 +228,7 @@ def version_row(version, run_name: str) -> VersionRow:
         version=str(version.number),
         stage=version.stage or "-",
         test_accuracy=meta.get("test_accuracy"),
-        cv_accuracy=meta.get("cv_accuracy"),
+        cv_score=cv_score(meta),
         family=meta.get("model_family", "-"),
         data_md5=meta.get("data_md5", "-"),
         run=run_name,
@@ -222,6 +236,12 @@ def version_row(version, run_name: str) -> VersionRow:
         note=note,
         hyperparameters=format_hyperparameters(meta.get("hyperparameters")),
     )
+
+
+def cv_score(meta: dict) -> float | None:
+    """The version's CV score; versions from before the CV metric was a setting logged
+    `cv_accuracy`."""
+    return meta.get("cv_score", meta.get("cv_accuracy"))
 
 
 def format_hyperparameters(values) -> str:
@@ -323,8 +343,8 @@ def version_story(model_name: str, number: int) -> list[tuple[str, str]]:
     run = first_run_name(client, version.id)
     run_id = meta.get("run_id")
 
-    def metric(key: str) -> str:
-        value = meta.get(key)
+    def metric(key: str, older_key: str = "") -> str:
+        value = meta.get(key, meta.get(older_key))
         return "-" if value is None else f"{value:.4f}" if isinstance(value, float) else str(value)
 
     lines = [
@@ -336,9 +356,11 @@ def version_story(model_name: str, number: int) -> list[tuple[str, str]]:
         ("dataset", meta.get("dataset_path", "not recorded")),
         ("model family", describe_family(meta)),
         ("hyperparameters", format_hyperparameters(meta.get("hyperparameters"))),
-        ("cv accuracy", metric("cv_accuracy")),
+        (f"cv {meta.get('cv_metric', 'accuracy')}", metric("cv_score", "cv_accuracy")),
         ("test accuracy", metric("test_accuracy")),
+        ("test balanced accuracy", metric("test_balanced_accuracy")),
         ("test macro F1", metric("test_macro_f1")),
+        ("test ROC AUC", metric("test_roc_auc")),
         ("test rows", metric("test_rows")),
     ]
     for label, scores in (meta.get("per_class") or {}).items():

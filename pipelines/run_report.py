@@ -56,9 +56,10 @@ def format_summary(summary: dict[str, Any]) -> str:
             f"Data md5       {summary['data_md5']}",
             *data_notes,
             f"Chosen model   {chosen['name']} ({params})",
-            f"CV accuracy    {chosen['cv_accuracy']:.4f} ± {chosen['cv_std']:.4f}",
-            f"Test metrics   accuracy {metrics['accuracy']:.4f}, "
-            f"macro-F1 {metrics['macro_f1']:.4f}",
+            f"{'CV ' + chosen['cv_metric']:<15}{chosen['cv_score']:.4f} ± {chosen['cv_std']:.4f}"
+            + cv_sample_note(chosen),
+            "Test metrics   " + test_metrics_line(metrics),
+            *per_class_lines(metrics),
             f"Model version  {summary['model_version']}: {verdict}",
             f"               because {promotion['reason']}",
             f"Production now version {summary['production_version'] or 'none'}",
@@ -74,6 +75,36 @@ def format_summary(summary: dict[str, Any]) -> str:
     )
 
 
+def cv_sample_note(chosen: dict[str, Any]) -> str:
+    rows, train_rows = chosen.get("cv_rows"), chosen.get("train_rows")
+    return f" (searched on {rows:,} of the training rows)" if rows and rows != train_rows else ""
+
+
+def test_metrics_line(metrics: dict[str, Any]) -> str:
+    """Accuracy and macro-F1, with balanced accuracy and ROC AUC where they tell more (an
+    imbalanced or binary label)."""
+    parts = [f"accuracy {metrics['accuracy']:.4f}"]
+    if abs(metrics.get("balanced_accuracy", metrics["accuracy"]) - metrics["accuracy"]) > 1e-9:
+        parts.append(f"balanced accuracy {metrics['balanced_accuracy']:.4f}")
+    parts.append(f"macro-F1 {metrics['macro_f1']:.4f}")
+    if metrics.get("roc_auc") is not None and len(metrics["classes"]) == 2:
+        parts.append(f"ROC AUC {metrics['roc_auc']:.4f}")
+    return ", ".join(parts)
+
+
+def per_class_lines(metrics: dict[str, Any]) -> list[str]:
+    """Recall and precision per class when one class is much rarer than another: there a
+    good accuracy can hide a class the model never finds."""
+    supports = [scores["support"] for scores in metrics["per_class"].values()]
+    if not supports or min(supports) * 2 > max(supports):
+        return []
+    return [
+        f"  {label:<13}recall {scores['recall']:.4f}, precision {scores['precision']:.4f} "
+        f"({scores['support']} test rows)"
+        for label, scores in metrics["per_class"].items()
+    ]
+
+
 def write_reports(summary: dict[str, Any], folder: Path) -> None:
     """metrics.json (read by `dvc metrics show`) and confusion_matrix.png.
 
@@ -86,8 +117,11 @@ def write_reports(summary: dict[str, Any], folder: Path) -> None:
     chosen = summary["selection"]["chosen"]
     report = {
         "accuracy": metrics["accuracy"],
+        "balanced_accuracy": metrics["balanced_accuracy"],
         "macro_f1": metrics["macro_f1"],
-        "cv_accuracy": chosen["cv_accuracy"],
+        "roc_auc": metrics["roc_auc"],
+        "cv_metric": chosen["cv_metric"],
+        "cv_score": chosen["cv_score"],
         "per_class": metrics["per_class"],
         "model": chosen["name"],
         "params": chosen["best_params"],
@@ -117,7 +151,7 @@ def format_batch_summary(summary: dict[str, Any], output: Path) -> str:
     predictions, drift = summary["predictions"], summary["drift"]
     counts = predictions["predicted_label"].value_counts()
     flagged = ", ".join(
-        f"{name} (KS {drift['features'][name]['ks_statistic']:.2f}, "
+        f"{name} ({drift['features'][name]['test']} {drift['features'][name]['statistic']:.2f}, "
         f"p={drift['features'][name]['p_value']:.1g})"
         for name in drift["drifted_features"]
     )
@@ -129,7 +163,7 @@ def format_batch_summary(summary: dict[str, Any], output: Path) -> str:
             + ", ".join(f"{label} {count}" for label, count in counts.items()),
             f"Written to     {output}",
             f"Drift          {'DRIFT in ' + flagged if drift['drift'] else 'none detected'}"
-            f" (KS test per feature, p < {drift['p_value_threshold']})",
+            f" (a test per feature, p < {drift['p_value_threshold']})",
         ]
     )
 

@@ -120,6 +120,17 @@ def explain_failure(action: str, run_name: str, error: BaseException) -> RunStop
     )
 
 
+def discard_failed_version(run_name: str) -> None:
+    """A failed run leaves no model version behind: its version has no model and would
+    only crowd `models` (the failure stays on the run's failed step, read back above)."""
+    from pipelines.model_registry import delete_unpromoted_version
+
+    try:
+        delete_unpromoted_version(run_name)
+    except Exception:  # the store itself may be what failed: the run's message says so
+        return
+
+
 def check_before_run(action: str, config_path: Path | None = None) -> None:
     """The config, then the active artifact store: problems found before ZenML starts a run."""
     if config_path is not None:
@@ -267,7 +278,9 @@ def run_training(config_path: Path, no_cache: bool, say: Callable[[str], None]) 
             data_revision=data_revision(dataset_path),
         )
     except Exception as error:
-        raise explain_failure("Training", run_name, error) from None
+        stopped = explain_failure("Training", run_name, error)
+        discard_failed_version(run_name)
+        raise stopped from None
     return collect_summary(run, configured.configuration.model.name)
 
 

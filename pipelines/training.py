@@ -37,33 +37,37 @@ def training_pipeline(
     cv_folds: int,
     quality_gate: QualityGate,
     seed: int,
+    cv_metric: str = "accuracy",
+    cv_max_rows: int | None = 20000,
 ) -> None:
     # The client saved the data file as an artifact (pipelines/inputs.py); resolved when
     # the step runs, wherever that is.
     raw = load_data(Client().get_artifact_version(data_file_id), dataset=dataset, data_md5=data_md5)
-    clean = validate_data(raw, dataset=dataset)
+    clean, schema = validate_data(raw, dataset=dataset)  # schema: learned categories resolved
     train, test = split_data(clean, dataset=dataset, split=split, seed=seed)
     models, results = [], []
     for name, spec in candidates.items():
         model, result = train_candidate(
             train,
-            dataset=dataset,
+            schema,
             name=name,
             spec=spec,
             cv_folds=cv_folds,
             seed=seed,
+            cv_metric=cv_metric,
+            cv_max_rows=cv_max_rows,
             id=f"train_{name}",
         )
         models.append(model)
         results.append(result)
     chosen, selection = select_model(models, results)
-    metrics, _, _ = evaluate_model(chosen, test, dataset=dataset)
+    metrics, _, _ = evaluate_model(chosen, test, schema)
     promote_model(
         chosen,
         metrics,
         selection,
         test,
-        dataset=dataset,
+        schema,
         quality_gate=quality_gate,
         data_md5=data_md5,
         data_revision=data_revision,

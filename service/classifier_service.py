@@ -19,6 +19,7 @@ from contract import (
     check_feature_order,
     columns_matrix,
     columns_model,
+    is_numeric,
     probabilities,
     record_model,
     records_matrix,
@@ -77,6 +78,7 @@ LABELS = ExportLabels.model_validate(INFO.labels)
 METADATA = ExportMetadata.model_validate(INFO.metadata)
 FEATURES: list[dict[str, Any]] = METADATA.feature_dicts()
 NAMES = METADATA.feature_names
+NUMERIC = is_numeric(FEATURES)  # a float array for the model, else objects (categories)
 CLASSES: list[str] = METADATA.classes
 Record = record_model(FEATURES)
 Columns = columns_model(FEATURES, MAX_BATCH_ROWS)
@@ -195,13 +197,13 @@ class Classifier:
     @bentoml.api(input_spec=RecordsInput)
     async def predict(self, records: list[Any]) -> dict[str, Any]:
         """Label and class probabilities for each record (named features)."""
-        probs = probabilities(self.classifier, records_matrix(records, NAMES))
+        probs = probabilities(self.classifier, records_matrix(records, NAMES, NUMERIC))
         return {"model_version": CARD["model_version"], "predictions": as_records(probs, CLASSES)}
 
     @bentoml.api(input_spec=ColumnsInput)
     async def predict_batch(self, columns: Any) -> dict[str, Any]:
         """The same for large batches, as columns: {feature: [values...]} in, lists out."""
-        probs = probabilities(self.classifier, columns_matrix(columns, NAMES))
+        probs = probabilities(self.classifier, columns_matrix(columns, NAMES, NUMERIC))
         return {"model_version": CARD["model_version"], **as_columns(probs, CLASSES)}
 
 

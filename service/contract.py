@@ -8,7 +8,7 @@ No BentoML or ZenML here: the one-row command line imports it too and must stay 
 from __future__ import annotations
 
 import warnings
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
@@ -18,15 +18,51 @@ _NUMBERS_ONLY = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
 def _value(feature: dict[str, Any]) -> Any:
-    return Annotated[float, Field(ge=feature["min"], le=feature["max"])]
+    """A numeric feature: a float within its range (where one was set); a categorical one:
+    one of its categories (an enum in the OpenAPI document), or any text where unknown
+    categories are taken; either may be null where the model imputes missing values."""
+    if feature.get("kind") == "categorical":
+        if feature.get("unknown", "refuse") == "refuse":
+            value: Any = Literal[tuple(feature["categories"])]
+        else:
+            value = Annotated[str, Field(examples=feature["categories"][:5])]
+    else:
+        value = Annotated[float, Field(ge=feature.get("min"), le=feature.get("max"))]
+    return value | None if feature.get("nullable") else value
+
+
+def _description(feature: dict[str, Any]) -> str:
+    if feature.get("kind") == "categorical":
+        listed = ", ".join(feature["categories"][:12])
+        more = (
+            f" and {len(feature['categories']) - 12} more"
+            if len(feature["categories"]) > 12
+            else ""
+        )
+        unknown = (
+            "; other values count as none of them" if feature.get("unknown") == "ignore" else ""
+        )
+        text = f"one of {listed}{more}{unknown}"
+    elif feature.get("min") is not None and feature.get("max") is not None:
+        text = f"from {feature['min']} to {feature['max']}"
+    elif feature.get("min") is not None:
+        text = f"at least {feature['min']}"
+    elif feature.get("max") is not None:
+        text = f"at most {feature['max']}"
+    else:
+        text = "a number"
+    return text + ("; null (or left out): the model fills it in" if feature.get("nullable") else "")
 
 
 def record_model(features: list[dict[str, Any]]) -> type[BaseModel]:
-    """One row: every feature required, a finite number within its training range."""
+    """One row: every feature a valid value (required unless the model imputes it)."""
     fields = {
         feature["name"]: (
             _value(feature),
-            Field(description=f"from {feature['min']} to {feature['max']}"),
+            Field(
+                default=None if feature.get("nullable") else ...,
+                description=_description(feature),
+            ),
         )
         for feature in features
     }
@@ -44,7 +80,10 @@ def columns_model(features: list[dict[str, Any]], max_rows: int) -> type[BaseMod
         return columns
 
     fields = {
-        feature["name"]: (list[_value(feature)], Field(min_length=1, max_length=max_rows))
+        feature["name"]: (
+            list[_value(feature)],
+            Field(min_length=1, max_length=max_rows, description=_description(feature)),
+        )
         for feature in features
     }
     return create_model(
@@ -55,12 +94,30 @@ def columns_model(features: list[dict[str, Any]], max_rows: int) -> type[BaseMod
     )
 
 
-def records_matrix(records: list[BaseModel], names: list[str]) -> np.ndarray:
-    return np.array([[getattr(record, name) for name in names] for record in records])
+def is_numeric(features: list[dict[str, Any]]) -> bool:
+    """Every feature a number: the model takes a float array (NaN for a missing value)."""
+    return all(feature.get("kind", "numeric") == "numeric" for feature in features)
 
 
-def columns_matrix(columns: BaseModel, names: list[str]) -> np.ndarray:
-    return np.column_stack([getattr(columns, name) for name in names])
+def _matrix(rows: list[list[Any]], numeric: bool) -> np.ndarray:
+    """Floats when every feature is numeric (None becomes NaN); otherwise objects, with
+    NaN for None, as the model's imputers look for it."""
+    if numeric:
+        return np.array(rows, dtype=float)
+    matrix = np.array(rows, dtype=object)
+    matrix[matrix == None] = np.nan  # noqa: E711  (element-wise: `is None` is one bool)
+    return matrix
+
+
+def records_matrix(records: list[BaseModel], names: list[str], numeric: bool = True) -> np.ndarray:
+    return _matrix([[getattr(record, name) for name in names] for record in records], numeric)
+
+
+def columns_matrix(columns: BaseModel, names: list[str], numeric: bool = True) -> np.ndarray:
+    if numeric:
+        return np.column_stack([np.asarray(getattr(columns, name), dtype=float) for name in names])
+    rows = zip(*(getattr(columns, name) for name in names), strict=True)
+    return _matrix([list(row) for row in rows], numeric=False)
 
 
 def check_feature_order(classifier: Any, names: list[str]) -> None:

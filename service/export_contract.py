@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
 # The one way every side (commands, batch inference, the service) says there is no export.
 NOTHING_PROMOTED = (
@@ -61,29 +61,42 @@ class ExportLabels(BaseModel):
             return None
 
 
-class FeatureRange(BaseModel):
-    """One feature as the training data's schema allows it (inclusive range)."""
+class FeatureSchema(BaseModel):
+    """One feature as the training data's schema allows it: a number (inclusive range, when
+    one was set) or one of the categories; `nullable` where the model imputes a missing
+    value; `unknown: ignore` where a category outside the list is taken (as none of them)."""
 
     model_config = ConfigDict(frozen=True)
 
     name: str
-    min: float
-    max: float
+    kind: Literal["numeric", "categorical"] = "numeric"
+    min: float | None = None
+    max: float | None = None
+    categories: list[str] | None = None
+    unknown: Literal["refuse", "ignore"] | None = None  # categorical only
+    nullable: bool = False
 
 
 class ExportMetadata(BaseModel):
-    """What the service needs to validate requests and describe itself."""
+    """What the service needs to validate requests and describe itself.
+
+    Written with `exclude_none` (BentoML's metadata takes no None); exports made before
+    the CV metric was a setting say `cv_accuracy`.
+    """
 
     model_config = ConfigDict(frozen=True)
 
     target: str
     classes: list[str]
-    features: list[FeatureRange]
+    features: list[FeatureSchema]
     model_family: str
     hyperparameters: dict[str, Any]
-    cv_accuracy: float
+    cv_metric: str = "accuracy"
+    cv_score: float = Field(validation_alias=AliasChoices("cv_score", "cv_accuracy"))
     test_accuracy: float
+    test_balanced_accuracy: float | None = None
     test_macro_f1: float
+    test_roc_auc: float | None = None
     test_rows: int
 
     @property
@@ -91,12 +104,15 @@ class ExportMetadata(BaseModel):
         return [feature.name for feature in self.features]
 
     def feature_dicts(self) -> list[dict[str, Any]]:
-        return [feature.model_dump() for feature in self.features]
+        return [feature.model_dump(exclude_none=True) for feature in self.features]
 
     def metrics(self) -> dict[str, float | int]:
-        return {
-            "cv_accuracy": self.cv_accuracy,
+        measured = {
+            f"cv_{self.cv_metric}": self.cv_score,
             "test_accuracy": self.test_accuracy,
+            "test_balanced_accuracy": self.test_balanced_accuracy,
             "test_macro_f1": self.test_macro_f1,
+            "test_roc_auc": self.test_roc_auc,
             "test_rows": self.test_rows,
         }
+        return {key: value for key, value in measured.items() if value is not None}

@@ -9,13 +9,15 @@ import difflib
 import importlib
 import itertools
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
+    Tag,
     ValidationError,
     field_validator,
     model_validator,
@@ -26,27 +28,154 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class FeatureSpec(_Strict):
-    """Allowed range of one numeric feature, inclusive."""
+class NumericFeature(_Strict):
+    """A number, optionally within an inclusive range; missing values refused or imputed."""
 
-    min: float
-    max: float
+    type: Literal["numeric"] = "numeric"
+    min: float | None = None
+    max: float | None = None
+    missing: Literal["refuse", "median", "mean", "most_frequent", "constant"] = "refuse"
+    fill_value: float | None = Field(default=None, description="with missing: constant")
 
     @model_validator(mode="after")
-    def _ordered(self) -> FeatureSpec:
-        if self.min > self.max:
+    def _ordered(self) -> NumericFeature:
+        if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError(f"min ({self.min}) is greater than max ({self.max})")
+        _check_fill_value(self.missing, self.fill_value)
+        return self
+
+
+FeatureSpec = NumericFeature  # the name Iris-era configs and tests know
+
+
+class CategoricalFeature(_Strict):
+    """Text values from a set: listed here, or `learned` from the training data.
+
+    `unknown` says what serving and batch inference do with a value outside the set:
+    `refuse` it (the request schema is an enum), or `ignore` it (every one-hot column 0).
+    """
+
+    type: Literal["categorical"]
+    categories: list[str] | Literal["learned"] = "learned"
+    unknown: Literal["refuse", "ignore"] = "refuse"
+    missing: Literal["refuse", "most_frequent", "constant"] = "refuse"
+    fill_value: str | None = Field(default=None, description="with missing: constant")
+
+    @field_validator("categories", mode="before")
+    @classmethod
+    def _as_text(cls, value: Any) -> Any:
+        """YAML reads `1` or `true` as numbers and booleans; a category is the text."""
+        if isinstance(value, list):
+            return [str(item).lower() if isinstance(item, bool) else str(item) for item in value]
+        return value
+
+    @field_validator("categories")
+    @classmethod
+    def _distinct(cls, value: list[str] | str) -> list[str] | str:
+        if isinstance(value, list):
+            if len(value) < 1:
+                raise ValueError("list at least one category, or write `learned`")
+            if len(set(value)) != len(value):
+                raise ValueError(f"categories repeat: {value}")
+        return value
+
+    @model_validator(mode="after")
+    def _fill(self) -> CategoricalFeature:
+        _check_fill_value(self.missing, self.fill_value)
+        return self
+
+    @property
+    def learned(self) -> bool:
+        return self.categories == "learned"
+
+
+def _check_fill_value(missing: str, fill_value: Any) -> None:
+    if missing == "constant" and fill_value is None:
+        raise ValueError("missing: constant needs a fill_value")
+    if missing != "constant" and fill_value is not None:
+        raise ValueError(f"fill_value is used only with missing: constant (not {missing})")
+
+
+def _feature_type(value: Any) -> str:
+    """`type:` picks the kind; a feature without one is numeric, as Iris's are."""
+    if isinstance(value, dict):
+        return value.get("type", "numeric")
+    return getattr(value, "type", "numeric")
+
+
+Feature = Annotated[
+    Annotated[NumericFeature, Tag("numeric")] | Annotated[CategoricalFeature, Tag("categorical")],
+    Discriminator(_feature_type),
+]
+
+
+class ReadOptions(_Strict):
+    """How the CSV is read: a header row or the names given here, delimiter, NA markers."""
+
+    header: bool = True
+    columns: list[str] | None = Field(
+        default=None, description="every column's name, in file order, when header: false"
+    )
+    delimiter: str = Field(default=",", min_length=1, max_length=1)
+    na_values: list[str] = Field(
+        default_factory=lambda: [""], description="cells read as missing values"
+    )
+
+    @field_validator("na_values", mode="before")
+    @classmethod
+    def _na_as_text(cls, value: Any) -> Any:
+        return [str(item) for item in value] if isinstance(value, list) else value
+
+    @model_validator(mode="after")
+    def _names(self) -> ReadOptions:
+        if not self.header and not self.columns:
+            raise ValueError("header: false needs `columns:`, the name of each column in order")
+        if self.header and self.columns:
+            raise ValueError("`columns:` names a file without a header row: set header: false")
+        if self.columns and len(set(self.columns)) != len(self.columns):
+            raise ValueError(f"column names repeat: {self.columns}")
         return self
 
 
 class DatasetSpec(_Strict):
-    """Where the data is and what a valid row looks like."""
+    """Where the data is, how to read it and what a valid row looks like."""
 
     path: str
     target: str
     classes: list[str] = Field(min_length=2)
-    features: dict[str, FeatureSpec] = Field(min_length=1)
+    features: dict[str, Feature] = Field(min_length=1)
+    ignore: list[str] = Field(
+        default_factory=list, description="columns of the file that are not features (an ID)"
+    )
+    read: ReadOptions = Field(default_factory=ReadOptions)
     min_rows_per_class: int = Field(default=5, ge=1)
+    max_categories: int = Field(
+        default=100, ge=2, description="most distinct values a learned categorical may have"
+    )
+
+    @field_validator("classes", mode="before")
+    @classmethod
+    def _classes_as_text(cls, value: Any) -> Any:
+        """Labels are text: YAML's `[0, 1]` means the labels "0" and "1"."""
+        if isinstance(value, list):
+            return [str(item).lower() if isinstance(item, bool) else str(item) for item in value]
+        return value
+
+    @model_validator(mode="after")
+    def _columns_agree(self) -> DatasetSpec:
+        if self.target in self.features:
+            raise ValueError(f"the target {self.target!r} is also listed as a feature")
+        if overlap := [name for name in self.ignore if name in (*self.features, self.target)]:
+            raise ValueError(f"ignore lists configured columns: {', '.join(overlap)}")
+        if len(set(self.classes)) != len(self.classes):
+            raise ValueError(f"classes repeat: {self.classes}")
+        if self.read.columns:
+            named = set(self.read.columns)
+            if absent := [name for name in self.columns if name not in named]:
+                raise ValueError(
+                    f"read.columns does not name {', '.join(absent)}: list every column"
+                )
+        return self
 
     @property
     def feature_names(self) -> list[str]:
@@ -55,6 +184,25 @@ class DatasetSpec(_Strict):
     @property
     def columns(self) -> list[str]:
         return [*self.features, self.target]
+
+    @property
+    def categorical(self) -> dict[str, CategoricalFeature]:
+        return {n: f for n, f in self.features.items() if isinstance(f, CategoricalFeature)}
+
+    @property
+    def numeric(self) -> dict[str, NumericFeature]:
+        return {n: f for n, f in self.features.items() if isinstance(f, NumericFeature)}
+
+    def with_categories(self, learned: dict[str, list[str]]) -> DatasetSpec:
+        """This spec with the categories learned from the data written in: what the model,
+        the service's enums and batch inference then hold to."""
+        features = {
+            name: feature.model_copy(update={"categories": learned[name]})
+            if name in learned
+            else feature
+            for name, feature in self.features.items()
+        }
+        return self.model_copy(update={"features": features})
 
 
 class SplitSpec(_Strict):
@@ -68,6 +216,10 @@ class CandidateSpec(_Strict):
     params: dict[str, Any] = Field(default_factory=dict)
     search_space: dict[str, list[Any]] = Field(default_factory=dict)
     scale_features: bool = True
+    calibrate: bool = Field(
+        default=False,
+        description="wrap in CalibratedClassifierCV: probabilities for models without them",
+    )
 
     @field_validator("estimator")
     @classmethod
@@ -76,10 +228,29 @@ class CandidateSpec(_Strict):
         return path
 
 
+# The metrics CV selection and the quality gate may use; `recall:<class>` and
+# `precision:<class>` name one class (say the rare one of an imbalanced label).
+METRICS = ("accuracy", "balanced_accuracy", "macro_f1", "roc_auc")
+CLASS_METRICS = ("recall", "precision")
+
+
+def metric_problem(name: str, classes: list[str]) -> str | None:
+    """Why `name` is not a metric this project computes for these classes, or None."""
+    kind, _, label = name.partition(":")
+    if not label and kind in METRICS:
+        return None
+    if kind in CLASS_METRICS and label:
+        if label in classes:
+            return None
+        return f"{name!r} names class {label!r}, which is not one of {', '.join(classes)}"
+    choices = ", ".join([*METRICS, *(f"{kind}:<class>" for kind in CLASS_METRICS)])
+    return f"unknown metric {name!r}; choose one of {choices}"
+
+
 class QualityGate(_Strict):
     """A new model must reach `min_value` on `metric` (test split) to be promoted."""
 
-    metric: Literal["accuracy", "macro_f1"] = "accuracy"
+    metric: str = "accuracy"
     min_value: float = Field(ge=0, le=1)
 
 
@@ -90,8 +261,23 @@ class TrainingParameters(_Strict):
     split: SplitSpec
     candidates: dict[str, CandidateSpec] = Field(min_length=1)
     cv_folds: int = Field(ge=2)
+    cv_metric: str = Field(default="accuracy", description="what CV selection maximises")
+    cv_max_rows: int | None = Field(
+        default=20000,
+        ge=100,
+        description="the grid search runs on a stratified sample of at most this many "
+        "training rows; the chosen settings are then fitted on all of them (null: all)",
+    )
     quality_gate: QualityGate
     seed: int
+
+    @model_validator(mode="after")
+    def _known_metrics(self) -> TrainingParameters:
+        metrics = {"cv_metric": self.cv_metric, "quality_gate.metric": self.quality_gate.metric}
+        for place, name in metrics.items():
+            if why := metric_problem(name, self.dataset.classes):
+                raise ValueError(f"{place}: {why}")
+        return self
 
     @model_validator(mode="after")
     def _enough_rows_per_class(self) -> TrainingParameters:
@@ -202,7 +388,7 @@ def candidate_problems(spec: CandidateSpec) -> list[tuple[Place, str]]:
                 problems.append((("search_space", name, position), why))
     if problems:
         return problems
-    return _probability_problems(spec, estimator_class, valid)
+    return _probability_problems(spec, estimator_class)
 
 
 def estimator_param_names(estimator_class: type) -> set[str] | None:
@@ -231,15 +417,15 @@ def _unknown(name: str, estimator: str, valid: set[str]) -> str:
     return f"unknown parameter {name!r} of {estimator}; {hint}"
 
 
-def _probability_problems(
-    spec: CandidateSpec, estimator_class: type, valid: set[str]
-) -> list[tuple[Place, str]]:
+def _probability_problems(spec: CandidateSpec, estimator_class: type) -> list[tuple[Place, str]]:
     """Every grid point must give a model with `predict_proba` (sklearn's `available_if`
     hides it on, e.g., SVC without `probability=True`, so `hasattr` on an instance says)."""
     try:
         estimator = estimator_class(**spec.params)
     except Exception as error:  # any refusal of the constructor is the user's to fix
         return [(("params",), f"{spec.estimator} cannot be built with these params: {error}")]
+    if spec.calibrate:
+        return []  # CalibratedClassifierCV gives every estimator predict_proba
     names = list(spec.search_space)
     for values in itertools.product(*spec.search_space.values()):
         point = dict(zip(names, values, strict=True))
@@ -247,7 +433,10 @@ def _probability_problems(
             estimator.set_params(**point)
         if not hasattr(estimator, "predict_proba"):
             where = " with " + ", ".join(f"{k}={v!r}" for k, v in point.items()) if point else ""
-            hint = "; set `probability: true` in its params" if "probability" in valid else ""
+            hint = (
+                "; set `calibrate: true` on the candidate (scikit-learn's CalibratedClassifierCV "
+                "gives it probabilities)"
+            )
             return [
                 (
                     (),

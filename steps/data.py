@@ -12,7 +12,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 from zenml import log_metadata, step
 
-from steps.config_models import DatasetSpec, SplitSpec
+from steps.config_models import DatasetSpec, ReadOptions, SplitSpec
 from steps.validation import DataValidationError
 
 
@@ -71,32 +71,63 @@ def check_data_file(path: str | Path, shown_as: str | None = None) -> None:
         )
 
 
-def read_dataset(path: str | Path, shown_as: str | None = None) -> pd.DataFrame:
+DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+
+
+def separated(read: ReadOptions) -> str:
+    """`comma-separated`, as messages name the file's format."""
+    return f"{DELIMITER_NAMES.get(read.delimiter, repr(read.delimiter))}-separated"
+
+
+def first_row(path: Path, read: ReadOptions) -> list[str]:
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        return [name.strip() for name in next(csv.reader(handle, delimiter=read.delimiter), [])]
+
+
+def _check_first_row(first: list[str], read: ReadOptions, shown: str) -> None:
+    """The header's names are distinct; a headerless file has as many fields as names."""
+    if not any(first):
+        raise DataValidationError(f"{shown}: the file is empty (no header, no rows).")
+    if read.header:
+        repeated = [name for name, count in Counter(first).items() if count > 1]
+        if repeated:
+            names = ", ".join(map(repr, repeated))
+            raise DataValidationError(f"{shown}: duplicated column names in the header: {names}.")
+    elif read.columns is not None and len(first) != len(read.columns):
+        raise DataValidationError(
+            f"{shown}: line 1 has {len(first)} fields, but dataset.read.columns names "
+            f"{len(read.columns)} ({', '.join(read.columns)}); with header: false, name every "
+            "column in file order."
+        )
+
+
+def read_dataset(
+    path: str | Path, shown_as: str | None = None, read: ReadOptions | None = None
+) -> pd.DataFrame:
     """Read a CSV as text, indexed by its line numbers so errors can point at them.
 
     `shown_as` is what messages call the file: the user's own path, when `path` is the copy a
-    step got from the artifact store. Problems that stop the file being a table at all
+    step got from the artifact store. `read` is the config's reading options (header or
+    column names, delimiter, NA markers). Problems that stop the file being a table at all
     become DataValidationError; the values themselves are judged by validation, which also
-    turns features into numbers.
+    turns numeric features into numbers.
     """
+    read = read or ReadOptions()
     check_data_file(path, shown_as)
     path = Path(path)
     shown = shown_as or str(path)
     try:
-        with open(path, newline="", encoding="utf-8-sig") as handle:
-            header = [name.strip() for name in next(csv.reader(handle), [])]
-        if not any(header):
-            raise DataValidationError(f"{shown}: the file is empty (no header, no rows).")
-        repeated = [name for name, count in Counter(header).items() if count > 1]
-        if repeated:
-            names = ", ".join(map(repr, repeated))
-            raise DataValidationError(f"{shown}: duplicated column names in the header: {names}.")
+        _check_first_row(first_row(path, read), read, shown)
         frame = pd.read_csv(
             path,
-            dtype=str,  # labels such as "01" or "NA" stay labels
+            sep=read.delimiter,
+            header=0 if read.header else None,
+            names=None if read.header else read.columns,
+            index_col=False,
+            dtype=str,  # labels such as "01" or "NA" stay labels unless listed as NA markers
             encoding="utf-8-sig",
             keep_default_na=False,
-            na_values=[""],
+            na_values=read.na_values,
             skip_blank_lines=False,
             skipinitialspace=True,
         )
@@ -105,9 +136,9 @@ def read_dataset(path: str | Path, shown_as: str | None = None) -> pd.DataFrame:
             f"{shown}: not UTF-8 text ({error.reason} at byte {error.start}); save it as UTF-8."
         ) from error
     except (pd.errors.ParserError, csv.Error) as error:
-        raise DataValidationError(f"{shown}: not a comma-separated table: {error}") from error
+        raise DataValidationError(f"{shown}: not a {separated(read)} table: {error}") from error
     frame.columns = frame.columns.str.strip()
-    frame.index = frame.index + 2  # line 1 is the header
+    frame.index = frame.index + (2 if read.header else 1)  # line numbers: 1 is the header
     return frame.dropna(how="all")  # blank lines carry nothing
 
 
@@ -138,7 +169,7 @@ def load_data(
         raise DataValidationError(
             f"{dataset.path}: the stored copy has md5 {actual_md5}, not {data_md5}."
         )
-    frame = read_dataset(data_file, shown_as=dataset.path)
+    frame = read_dataset(data_file, shown_as=dataset.path, read=dataset.read)
     log_metadata(
         {"data_md5": data_md5, "rows": len(frame), "path": dataset.path},
         artifact_name="raw_data",

@@ -11,9 +11,11 @@ import pandas as pd
 from PIL import Image
 from sklearn.metrics import (
     accuracy_score,
+    balanced_accuracy_score,
     confusion_matrix,
     f1_score,
     precision_recall_fscore_support,
+    roc_auc_score,
 )
 from sklearn.pipeline import Pipeline
 from zenml import log_metadata, step
@@ -22,18 +24,34 @@ from zenml.types import HTMLString
 from steps.config_models import DatasetSpec
 
 
+def roc_auc(model: Pipeline, features: pd.DataFrame, truth: pd.Series) -> float | None:
+    """ROC AUC from the class probabilities (one-vs-rest, macro, for more than two classes);
+    None when the test split lacks a class, where it is undefined."""
+    probabilities = model.predict_proba(features)
+    classes = list(model.classes_)
+    if truth.nunique() < len(classes):
+        return None
+    if len(classes) == 2:
+        return float(roc_auc_score(truth, probabilities[:, 1]))
+    return float(roc_auc_score(truth, probabilities, multi_class="ovr", labels=classes))
+
+
 def compute_metrics(model: Pipeline, test: pd.DataFrame, dataset: DatasetSpec) -> dict[str, Any]:
-    """Accuracy, macro-F1, per-class precision/recall and the confusion matrix (rows = truth)."""
+    """Accuracy, balanced accuracy, macro-F1, ROC AUC, per-class precision/recall and the
+    confusion matrix (rows = truth): what the gate, the summary and the report read."""
     truth = test[dataset.target]
-    predicted = model.predict(test[dataset.feature_names])
+    features = test[dataset.feature_names]
+    predicted = model.predict(features)
     precision, recall, _, support = precision_recall_fscore_support(
         truth, predicted, labels=dataset.classes, zero_division=0
     )
     return {
         "accuracy": float(accuracy_score(truth, predicted)),
+        "balanced_accuracy": float(balanced_accuracy_score(truth, predicted)),
         "macro_f1": float(
             f1_score(truth, predicted, labels=dataset.classes, average="macro", zero_division=0)
         ),
+        "roc_auc": roc_auc(model, features, truth),
         "per_class": {
             label: {"precision": float(p), "recall": float(r), "support": int(n)}
             for label, p, r, n in zip(dataset.classes, precision, recall, support, strict=True)
@@ -42,6 +60,15 @@ def compute_metrics(model: Pipeline, test: pd.DataFrame, dataset: DatasetSpec) -
         "confusion_matrix": confusion_matrix(truth, predicted, labels=dataset.classes).tolist(),
         "test_rows": len(test),
     }
+
+
+def metric_value(metrics: dict[str, Any], name: str) -> float:
+    """One metric of `compute_metrics`' result by its config name (`recall:<class>` too)."""
+    kind, _, label = name.partition(":")
+    value = metrics["per_class"][label][kind] if label else metrics[kind]
+    if value is None:
+        raise ValueError(f"{name} is undefined on this test split (a class has no rows)")
+    return float(value)
 
 
 def confusion_matrix_png(matrix: list[list[int]], classes: list[str]) -> bytes:
@@ -85,6 +112,10 @@ REPORT_STYLE = (
 )
 
 
+def auc_line(metrics: dict[str, Any], before: str) -> str:
+    return "" if metrics.get("roc_auc") is None else f"{before}ROC AUC {metrics['roc_auc']:.3f}"
+
+
 def evaluation_html(metrics: dict[str, Any], png: bytes) -> str:
     """One frame for the dashboard: headline metrics and per-class table beside the matrix."""
     rows = "".join(
@@ -96,7 +127,8 @@ def evaluation_html(metrics: dict[str, Any], png: bytes) -> str:
     return (
         f"<!doctype html><html><head><meta charset='utf-8'><style>{REPORT_STYLE}</style>"
         f"</head><body><div><h3>Test accuracy {metrics['accuracy']:.3f}<br>"
-        f"macro-F1 {metrics['macro_f1']:.3f}</h3>"
+        f"balanced accuracy {metrics['balanced_accuracy']:.3f}<br>"
+        f"macro-F1 {metrics['macro_f1']:.3f}{auc_line(metrics, '<br>')}</h3>"
         f"<table><tr><th>class</th><th>precision</th><th>recall</th><th>support</th></tr>"
         f"{rows}</table></div>"
         f"<img alt='confusion matrix' src='data:image/png;base64,{image}'/></body></html>"
@@ -114,12 +146,19 @@ def evaluate_model(
     """Score the chosen model on the held-out test split.
 
     Takes: the chosen model, the test split and the dataset spec.
-    Gives: `test_metrics` (accuracy, macro-F1, per class, confusion matrix);
+    Gives: `test_metrics` (accuracy, balanced accuracy, macro-F1, ROC AUC, per class
+    precision and recall, confusion matrix);
     `confusion_matrix_png`, a PIL image, so that ZenML's Pillow materializer stores a PNG
     and the dashboard shows it as an image (raw bytes showed as text that failed to load);
     `evaluation_report`, HTML sized for the dashboard's frame.
     """
     metrics = compute_metrics(model, test, dataset)
     png = confusion_matrix_png(metrics["confusion_matrix"], dataset.classes)
-    log_metadata({"accuracy": metrics["accuracy"], "macro_f1": metrics["macro_f1"]})
+    log_metadata(
+        {
+            key: metrics[key]
+            for key in ("accuracy", "balanced_accuracy", "macro_f1", "roc_auc")
+            if metrics[key] is not None
+        }
+    )
     return metrics, Image.open(io.BytesIO(png)), HTMLString(evaluation_html(metrics, png))

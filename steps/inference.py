@@ -11,8 +11,8 @@ from zenml import get_step_context, log_metadata, step
 from zenml.types import HTMLString
 
 from service.contract import predicted_labels
-from steps.config_models import DatasetSpec
-from steps.data import file_md5, read_dataset
+from steps.config_models import DatasetSpec, ReadOptions
+from steps.data import file_md5, first_row, read_dataset
 from steps.drift import drift_html, drift_report
 from steps.validation import validate_dataset
 
@@ -31,15 +31,34 @@ def label_rows(
     return labelled
 
 
+def batch_read_options(dataset: DatasetSpec, first_row_fields: int) -> ReadOptions:
+    """The training file's reading options for a file to score: same delimiter and NA
+    markers; a headerless file may leave out the target's column (new data has none)."""
+    read = dataset.read
+    if read.header or read.columns is None or first_row_fields == len(read.columns):
+        return read
+    without_target = [name for name in read.columns if name != dataset.target]
+    if first_row_fields == len(without_target):
+        return read.model_copy(update={"columns": without_target})
+    return read  # read_dataset says the counts differ
+
+
 @step
-def load_batch(input_file: Path, path: str) -> Annotated[pd.DataFrame, "input_data"]:
+def load_batch(
+    input_file: Path, path: str, dataset: dict[str, Any] | None = None
+) -> Annotated[pd.DataFrame, "input_data"]:
     """Read the file to score.
 
     Takes: `input_file`, the client's file as an artifact (so the step reads it wherever it
-    runs), and `path`, its name as the user gave it (for messages).
+    runs), `path`, its name as the user gave it (for messages), and the production
+    version's dataset spec (as a dict), whose reading options it follows.
     Gives: `input_data`, the rows as read, with md5, row count and path as metadata.
     """
-    frame = read_dataset(input_file, shown_as=path)
+    read = None
+    if dataset is not None:
+        spec = DatasetSpec.model_validate(dataset)
+        read = batch_read_options(spec, len(first_row(input_file, spec.read)))
+    frame = read_dataset(input_file, shown_as=path, read=read)
     log_metadata(
         {"data_md5": file_md5(input_file), "rows": len(frame), "path": path},
         artifact_name="input_data",
@@ -55,8 +74,8 @@ def validate_features(
     """Check the input against the training rules minus the target (new data has none).
 
     Takes: the input frame, the production version's dataset spec (as a dict) and the path.
-    Gives: `input_features`, the configured feature columns as floats; a broken rule stops
-    the run, listing every problem.
+    Gives: `input_features`, the configured feature columns (numeric ones as floats); a
+    broken rule stops the run, listing every problem.
     """
     return validate_dataset(
         frame,

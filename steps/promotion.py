@@ -18,8 +18,9 @@ from zenml import get_step_context, log_metadata, step
 from zenml.enums import ModelStages
 
 from pipelines.model_registry import ModelUnavailable, load_classifier, production_version
+from steps.candidates import json_safe
 from steps.config_models import DatasetSpec, QualityGate
-from steps.evaluation import compute_metrics
+from steps.evaluation import compute_metrics, metric_value
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +86,7 @@ def score_production(
 ) -> tuple[float | None, str | None]:
     """Production's metric on this test split, or why it cannot be computed."""
     try:
-        return compute_metrics(model, test, dataset)[metric], None
+        return metric_value(compute_metrics(model, test, dataset), metric), None
     except (KeyError, ValueError) as error:
         return None, (
             "the production model cannot be scored on this test data "
@@ -143,7 +144,8 @@ def promote_model(
     """Decide whether this run's model version becomes production, and set the stage if so.
 
     Takes: the chosen model, its test metrics and the selection, the test split (to score
-    the current production model on the same rows), the dataset spec, the quality gate,
+    the current production model on the same rows), the dataset spec with its categories
+    resolved (logged on the version: the export's request schema), the quality gate,
     and the data's md5 and DVC revision (lineage, logged on the model version).
     Gives: `promotion`, the decision (promote or not, and why) with the previous production
     version and its score on this test split; the model version carries the run's lineage
@@ -158,13 +160,14 @@ def promote_model(
         model_inputs = [artifact.id for artifact in context.inputs.get("model", [])]
         same_model = is_this_runs_classifier(current, model_inputs)
         if same_model:
-            production_score = metrics[quality_gate.metric]  # same model, same test split
+            # same model, same test split
+            production_score = metric_value(metrics, quality_gate.metric)
         else:
             production_score, production_error = compare_with_production(
                 current, test, dataset, quality_gate.metric
             )
     decision = decide_promotion(
-        metrics[quality_gate.metric],
+        metric_value(metrics, quality_gate.metric),
         quality_gate,
         production_score,
         production_error,
@@ -186,11 +189,15 @@ def promote_model(
             "run_id": str(context.pipeline_run.id),
             "model_family": chosen["name"],
             "estimator": chosen["estimator"],
-            "hyperparameters": chosen.get("hyperparameters", chosen["best_params"]),
-            "cv_accuracy": chosen["cv_accuracy"],
+            "hyperparameters": json_safe(chosen.get("hyperparameters", chosen["best_params"])),
+            "cv_metric": chosen["cv_metric"],
+            "cv_score": chosen["cv_score"],
             "test_accuracy": metrics["accuracy"],
+            "test_balanced_accuracy": metrics["balanced_accuracy"],
             "test_macro_f1": metrics["macro_f1"],
+            **({"test_roc_auc": metrics["roc_auc"]} if metrics["roc_auc"] is not None else {}),
             "test_rows": metrics["test_rows"],
+            "gate_metric": quality_gate.metric,
             "per_class": metrics["per_class"],
             "features": dataset.feature_names,
             "classes": dataset.classes,

@@ -10,12 +10,12 @@ from zenml.enums import ArtifactType
 
 
 def best_candidate(results: list[dict[str, Any]]) -> int:
-    """Index of the highest CV accuracy; ties go to the steadier (lower std), then by name."""
+    """Index of the highest CV score; ties go to the steadier (lower std), then by name."""
     if not results:
         raise ValueError("no candidates were trained: list at least one in the config")
     ranked = sorted(
         range(len(results)),
-        key=lambda i: (-results[i]["cv_accuracy"], results[i]["cv_std"], results[i]["name"]),
+        key=lambda i: (-results[i]["cv_score"], results[i]["cv_std"], results[i]["name"]),
     )
     return ranked[0]
 
@@ -27,7 +27,7 @@ def select_model(
     Annotated[Pipeline, ArtifactConfig(name="classifier", artifact_type=ArtifactType.MODEL)],
     Annotated[dict, "selection"],
 ]:
-    """Choose the candidate with the best CV accuracy (the test split never takes part).
+    """Choose the candidate with the best CV score (the test split never takes part).
 
     Takes: the candidate models and their CV results, in the same order.
     Gives: `classifier`, the chosen model (a ZenML model artifact); `selection`, the chosen

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from zenml import log_metadata, step
 
-from steps.config_models import DatasetSpec
+from steps.config_models import CategoricalFeature, DatasetSpec, NumericFeature
 
 if TYPE_CHECKING:  # pandera is imported where data is checked: cached runs never load it
     import pandera.pandas as pa
@@ -33,7 +33,10 @@ def _numbers(series: pd.Series) -> pd.Series:
     return pd.to_numeric(series, errors="coerce")
 
 
-def _within(low: float, high: float) -> Callable[[pd.Series], pd.Series]:
+def _within(low: float | None, high: float | None) -> Callable[[pd.Series], pd.Series]:
+    low = -np.inf if low is None else low
+    high = np.inf if high is None else high
+
     def check(series: pd.Series) -> pd.Series:
         numbers = _numbers(series)  # once: converting text is the costly part on big files
         return numbers.between(low, high) | ~np.isfinite(numbers)
@@ -41,31 +44,64 @@ def _within(low: float, high: float) -> Callable[[pd.Series], pd.Series]:
     return check
 
 
-def _feature_column(low: float, high: float) -> pa.Column:
+def _range_rule(low: float | None, high: float | None) -> str:
+    if low is not None and high is not None:
+        return f"must be within [{low:g}, {high:g}]"
+    return f"must be at least {low:g}" if low is not None else f"must be at most {high:g}"
+
+
+def _numeric_column(feature: NumericFeature) -> pa.Column:
     import pandera.pandas as pa
 
-    return pa.Column(
-        nullable=False,
-        checks=[
-            pa.Check(lambda s: _numbers(s).notna(), name="must be a number"),
-            pa.Check(lambda s: ~np.isinf(_numbers(s)), name="must be finite"),
-            pa.Check(_within(low, high), name=f"must be within [{low:g}, {high:g}]"),
-        ],
-    )
+    checks = [
+        pa.Check(lambda s: _numbers(s).notna(), name="must be a number"),
+        pa.Check(lambda s: ~np.isinf(_numbers(s)), name="must be finite"),
+    ]
+    if feature.min is not None or feature.max is not None:
+        checks.append(
+            pa.Check(_within(feature.min, feature.max), name=_range_rule(feature.min, feature.max))
+        )
+    # Empty cells pass the checks (pandera leaves NaN to `nullable`): allowed where imputed.
+    return pa.Column(nullable=feature.missing != "refuse", checks=checks)
+
+
+def one_of(values: list[str]) -> str:
+    """The rule's name: the values themselves, or how many when they are many."""
+    if len(values) <= 12:
+        return f"must be one of {', '.join(values)}"
+    return f"must be one of the {len(values)} categories the config lists"
+
+
+def _categorical_column(feature: CategoricalFeature, check_values: bool) -> pa.Column:
+    import pandera.pandas as pa
+
+    checks = []
+    if check_values and not feature.learned:
+        allowed = set(feature.categories)
+        checks.append(pa.Check(lambda s: s.isin(allowed), name=one_of(feature.categories)))
+    return pa.Column(nullable=feature.missing != "refuse", checks=checks)
 
 
 def build_schema(spec: DatasetSpec, with_target: bool = True) -> pa.DataFrameSchema:
-    """The pandera schema for the configured features (and target, for training data)."""
+    """The pandera schema for the configured features (and target, for training data).
+
+    A categorical's listed values are checked in training data; in new data (no target)
+    only where the config refuses unknown values, since `unknown: ignore` takes them.
+    """
     import pandera.pandas as pa
 
-    columns = {name: _feature_column(f.min, f.max) for name, f in spec.features.items()}
+    columns = {}
+    for name, feature in spec.features.items():
+        if isinstance(feature, CategoricalFeature):
+            columns[name] = _categorical_column(
+                feature, check_values=with_target or feature.unknown == "refuse"
+            )
+        else:
+            columns[name] = _numeric_column(feature)
     if with_target:
         columns[spec.target] = pa.Column(
             nullable=False,
-            checks=pa.Check(
-                lambda s: s.astype(str).isin(spec.classes),
-                name=f"must be one of {', '.join(spec.classes)}",
-            ),
+            checks=pa.Check(lambda s: s.astype(str).isin(spec.classes), name=one_of(spec.classes)),
         )
     return pa.DataFrameSchema(columns, strict=False)
 
@@ -98,16 +134,33 @@ def _describe(failures: pd.DataFrame, found: list[str]) -> list[str]:
     return messages
 
 
-def _delimiter_hint(frame: pd.DataFrame) -> list[str]:
+def _delimiter_hint(frame: pd.DataFrame, spec: DatasetSpec) -> list[str]:
     if len(frame.columns) == 1:
         header = str(frame.columns[0])
-        for delimiter in (";", "\t", "|"):
-            if delimiter in header:
+        for delimiter in (",", ";", "\t", "|"):
+            if delimiter != spec.read.delimiter and delimiter in header:
                 return [
                     f"the header is one column {header!r}: the file looks "
-                    f"{delimiter!r}-delimited, but it must be comma-separated"
+                    f"{delimiter!r}-delimited, but the config reads {spec.read.delimiter!r}-"
+                    "delimited files (set dataset.read.delimiter)"
                 ]
     return []
+
+
+def _too_many_categories(frame: pd.DataFrame, spec: DatasetSpec) -> list[str]:
+    """A learned categorical with more values than `max_categories`: an ID or free text,
+    which one-hot encoding would turn into that many columns."""
+    messages = []
+    for name, feature in spec.categorical.items():
+        if feature.learned and name in frame.columns:
+            distinct = frame[name].dropna().nunique()
+            if distinct > spec.max_categories:
+                messages.append(
+                    f"column {name!r}: {distinct} distinct values, more than max_categories "
+                    f"({spec.max_categories}) for a learned categorical; if it is an ID or "
+                    "free text, move it to `ignore:`"
+                )
+    return messages
 
 
 def _class_counts(frame: pd.DataFrame, spec: DatasetSpec) -> list[str]:
@@ -129,7 +182,7 @@ def find_violations(frame: pd.DataFrame, spec: DatasetSpec, with_target: bool = 
     """Every rule the frame breaks, one readable line each; empty when the data is valid."""
     from pandera.errors import SchemaErrors
 
-    messages = _delimiter_hint(frame)
+    messages = _delimiter_hint(frame, spec)
     if frame.empty:
         messages.append("the file has a header but no data rows")
     try:
@@ -138,6 +191,7 @@ def find_violations(frame: pd.DataFrame, spec: DatasetSpec, with_target: bool = 
         messages.extend(_describe(errors.failure_cases, list(map(str, frame.columns))))
     if with_target and not frame.empty:
         messages.extend(_class_counts(frame, spec))
+    messages.extend(_too_many_categories(frame, spec))
     return messages
 
 
@@ -148,7 +202,9 @@ def validate_dataset(
     with_target: bool = True,
     outcome: str = "nothing was trained",
 ) -> pd.DataFrame:
-    """The configured columns, features as floats; DataValidationError lists every problem."""
+    """The configured columns, numeric features as floats and categorical ones as text
+    (missing values NaN, where the config imputes them); DataValidationError lists every
+    problem."""
     violations = find_violations(frame, spec, with_target)
     if violations:
         listing = "\n".join(f"  - {message}" for message in violations)
@@ -158,7 +214,8 @@ def validate_dataset(
         )
     columns = spec.columns if with_target else spec.feature_names
     clean = frame[columns].copy()
-    clean[spec.feature_names] = clean[spec.feature_names].astype(float)
+    numeric = list(spec.numeric)
+    clean[numeric] = clean[numeric].astype(float)
     if with_target:
         clean[spec.target] = clean[spec.target].astype(str)
     return clean
@@ -185,20 +242,47 @@ def note_duplicates(clean: pd.DataFrame, source: str) -> int:
     return len(repeated)
 
 
+def learn_categories(clean: pd.DataFrame, spec: DatasetSpec) -> DatasetSpec:
+    """The spec with each `learned` categorical's values (sorted) from the validated data.
+
+    Learned from the whole file before the split, so a value seen only in the test split or
+    one CV fold is still a known category; the model, the service's enums and batch
+    inference all hold to this resolved spec.
+    """
+    learned = {
+        name: sorted(map(str, clean[name].dropna().unique()))
+        for name, feature in spec.categorical.items()
+        if feature.learned
+    }
+    return spec.with_categories(learned) if learned else spec
+
+
+def missing_counts(clean: pd.DataFrame, spec: DatasetSpec) -> dict[str, int]:
+    """Missing values per feature that has any (each one imputed by the model)."""
+    counts = clean[spec.feature_names].isna().sum()
+    return {name: int(count) for name, count in counts.items() if count}
+
+
 @step
 def validate_data(
     frame: pd.DataFrame, dataset: DatasetSpec
-) -> Annotated[pd.DataFrame, "validated_data"]:
+) -> tuple[Annotated[pd.DataFrame, "validated_data"], Annotated[DatasetSpec, "dataset_schema"]]:
     """Check the raw data against the dataset spec; stop the run listing every problem.
 
-    Takes: the raw frame and the dataset spec (columns, ranges, classes).
-    Gives: `validated_data`, the configured columns with features as floats, and the
-    number of duplicate rows (kept) as metadata.
+    Takes: the raw frame and the dataset spec (columns, kinds, ranges, categories, missing
+    value policies, classes).
+    Gives: `validated_data`, the configured columns (numeric ones as floats), with the
+    duplicate rows (kept) and missing values (imputed by the model) as metadata;
+    `dataset_schema`, the spec with learned categories resolved, which training, the
+    export and batch inference follow.
     """
     clean = validate_dataset(frame, dataset, source=dataset.path)
     log_metadata(
-        {"duplicate_rows": note_duplicates(clean, dataset.path)},
+        {
+            "duplicate_rows": note_duplicates(clean, dataset.path),
+            "missing_values": missing_counts(clean, dataset),
+        },
         artifact_name="validated_data",
         infer_artifact=True,
     )
-    return clean
+    return clean, learn_categories(clean, dataset)

@@ -16,6 +16,7 @@ import pytest
 
 from pipelines.zenml_startup import QUIET_DEFAULTS
 from tests.helpers import run_cli, training_config
+from tests.tabular_data import churn_config, write_churn
 
 _STATE = Path(tempfile.mkdtemp(prefix="iris-mlops-tests-"))
 os.environ.update(
@@ -77,3 +78,23 @@ def served_model(iris_csv: Path, tmp_path_factory: pytest.TempPathFactory) -> st
     assert result.returncode == 0, result.stderr[-3000:]
     assert "PROMOTED" in result.stdout
     return SERVED_MODEL
+
+
+SERVED_CHURN = "served_churn"
+
+
+@pytest.fixture(scope="session")
+def churn_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A generated churn table: ID column, two categorical columns, missing numbers and a
+    label of about 85/15 (tests/tabular_data.py)."""
+    return write_churn(tmp_path_factory.mktemp("churn") / "churn.csv")
+
+
+@pytest.fixture(scope="session")
+def served_churn(churn_csv: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Train and promote `served_churn` on the churn table, exported to the test store."""
+    folder = tmp_path_factory.mktemp("served-churn")
+    result = run_cli("--config", str(churn_config(folder, churn_csv, SERVED_CHURN)), cwd=folder)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "PROMOTED" in result.stdout
+    return SERVED_CHURN

@@ -10,9 +10,22 @@ def summary(**extra):
         "run": "training-1",
         "data_md5": "abc",
         "selection": {
-            "chosen": {"name": "knn", "best_params": {}, "cv_accuracy": 0.9, "cv_std": 0.01}
+            "chosen": {
+                "name": "knn",
+                "best_params": {},
+                "cv_metric": "accuracy",
+                "cv_score": 0.9,
+                "cv_std": 0.01,
+            }
         },
-        "metrics": {"accuracy": 0.9, "macro_f1": 0.9},
+        "metrics": {
+            "accuracy": 0.9,
+            "balanced_accuracy": 0.9,
+            "macro_f1": 0.9,
+            "roc_auc": None,
+            "classes": ["a", "b"],
+            "per_class": {"a": {"support": 5}, "b": {"support": 5}},
+        },
         "promotion": {"promote": False, "reason": "a test"},
         "model_version": "1",
         "production_version": None,

@@ -83,6 +83,15 @@ def server(served_model: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
     stop_server(process)
 
 
+@pytest.fixture(scope="session")
+def churn_server(served_churn: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The service from source serving `served_churn` (categorical and nullable fields)."""
+    log = tmp_path_factory.mktemp("churn-server") / "serve.log"
+    url, process = start_server(".", REPO / "service", log, SERVING_MODEL=served_churn)
+    yield url
+    stop_server(process)
+
+
 API_TOKEN = "a-shared-secret"
 BODY_LIMIT = 2_000_000
 

@@ -62,8 +62,16 @@ def test_metadata_keeps_the_feature_schema_and_metrics():
         }
     )
     assert metadata.feature_names == ["width"]
-    assert metadata.feature_dicts() == [{"name": "width", "min": 0.0, "max": 2.5}]
-    assert metadata.metrics()["test_rows"] == 30
+    assert metadata.feature_dicts() == [
+        {"name": "width", "kind": "numeric", "min": 0.0, "max": 2.5, "nullable": False}
+    ]
+    # an export written before the CV metric was a setting
+    assert metadata.metrics() == {
+        "cv_accuracy": 0.95,
+        "test_accuracy": 0.9,
+        "test_macro_f1": 0.89,
+        "test_rows": 30,
+    }
     with pytest.raises(ValidationError, match="classes"):
         ExportMetadata.model_validate({**metadata.model_dump(), "classes": None})
 

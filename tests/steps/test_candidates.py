@@ -10,11 +10,15 @@ DATASET = DatasetSpec(**shipped_config()["parameters"]["dataset"])
 
 
 def test_pipeline_holds_preprocessing_and_the_seed():
-    forest = build_pipeline(CandidateSpec(estimator="sklearn.ensemble.RandomForestClassifier"), 3)
+    forest = build_pipeline(
+        CandidateSpec(estimator="sklearn.ensemble.RandomForestClassifier"), DATASET, 3
+    )
     assert [name for name, _ in forest.steps] == ["scale", "model"]
     assert forest.named_steps["model"].random_state == 3
     knn = build_pipeline(
-        CandidateSpec(estimator="sklearn.neighbors.KNeighborsClassifier", scale_features=False), 3
+        CandidateSpec(estimator="sklearn.neighbors.KNeighborsClassifier", scale_features=False),
+        DATASET,
+        3,
     )
     assert [name for name, _ in knn.steps] == ["model"]
 
@@ -32,6 +36,7 @@ def test_search_tunes_on_train_and_the_model_takes_raw_features(iris_csv):
     assert result["best_params"]["C"] in (0.01, 1.0)
     # A version's hyperparameters: the config's fixed params and the search's choice.
     assert result["hyperparameters"] == {"max_iter": 500, "C": result["best_params"]["C"]}
-    assert 0.8 < result["cv_accuracy"] <= 1.0
+    assert result["cv_metric"] == "accuracy"
+    assert 0.8 < result["cv_score"] <= 1.0
     assert set(model.predict(test[DATASET.feature_names])) <= set(DATASET.classes)
     assert model.predict_proba(test[DATASET.feature_names]).shape == (len(test), 3)

@@ -36,10 +36,13 @@ def test_confusion_matrix_is_a_png_shown_in_the_report():
     assert len(image.getcolors(maxcolors=100_000)) > 100  # drawn, not a blank canvas
     metrics = {
         "accuracy": 0.8,
+        "balanced_accuracy": 0.75,
         "macro_f1": 0.78,
+        "roc_auc": 0.9,
         "per_class": {"a": {"precision": 0.67, "recall": 1.0, "support": 2}},
     }
     page = evaluation_html(metrics, png)
     assert "Test accuracy 0.800" in page and "macro-F1 0.780" in page
+    assert "balanced accuracy 0.750" in page and "ROC AUC 0.900" in page
     assert "<td>a</td><td>0.670</td><td>1.000</td><td>2</td>" in page
     assert f"data:image/png;base64,{base64.b64encode(png).decode()}" in page

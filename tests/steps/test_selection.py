@@ -6,7 +6,7 @@ from steps.selection import best_candidate
 
 
 def result(name: str, cv: float, std: float = 0.01) -> dict:
-    return {"name": name, "cv_accuracy": cv, "cv_std": std}
+    return {"name": name, "cv_score": cv, "cv_std": std}
 
 
 def test_highest_cv_score_wins():
