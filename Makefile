@@ -16,7 +16,7 @@ export PATH := $(BIN):$(PATH)
 export DVC_NO_ANALYTICS := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help init update docs docs-serve notebook install data data-add run repro serve requirements bento bench bench-scale bench-image profile test test-fast lint format clean \
+.PHONY: help init update docs docs-serve notebook install data data-add init-data run repro serve requirements bento bench bench-scale bench-tabular bench-image profile test test-fast lint format clean \
 	stack stack-local stack-s3 stack-docker stack-kubernetes install-kubernetes podman-socket s3-server \
 	dvc-remote-s3 dashboard dashboard-stop models promote export-model new-project \
 	base-image wheelhouse containerize run-image push-image registry manifests deploy
@@ -60,6 +60,11 @@ data: install ## Get the data (params.yaml's data) through DVC: dvc pull; Iris o
 data-add: install ## Record your own data file (params.yaml's data) with DVC; then git commit, dvc push
 	dvc add $(DATA)
 
+# A config for your own CSV: the dataset block inferred, the rest copied from CONFIG.
+init-data: install ## Write a training config for CSV=path/to.csv (TARGET=column, OUT=file.yaml); review it, then make run CONFIG=it
+	@test -n "$(CSV)" || { echo "Set CSV, e.g. make init-data CSV=data/raw/churn.csv TARGET=churned"; exit 1; }
+	$(RUN) init-data "$(CSV)" $(if $(TARGET),--target "$(TARGET)") $(if $(OUT),--output "$(OUT)")
+
 run: data ## Train, evaluate and maybe promote on the active ZenML stack (CONFIG=)
 	$(RUN)
 
@@ -89,6 +94,9 @@ bench: install ## Benchmarks against baselines; writes benchmarks/RESULTS*.md (Q
 
 bench-scale: install ## Training at 10,000,000 rows against a plain sklearn script (about 45 minutes); writes benchmarks/RESULTS-scale.md
 	python -m benchmarks.bench_scale
+
+bench-tabular: install ## Training on 400,000 tabular rows (numeric + categorical, missing values) against a plain sklearn script; writes benchmarks/RESULTS-tabular.md
+	python -m benchmarks.bench_tabular
 
 bench-image: install ## Only the image benchmark: ours against BentoML's default recipe (podman)
 	BENCH_QUICK=$(QUICK) python -m benchmarks.image_build

@@ -61,7 +61,7 @@ def train(config_path: Path, no_cache: bool) -> None:
 
 
 @cli.command()
-@click.argument("values", nargs=-1, type=float)
+@click.argument("values", nargs=-1)
 @click.option(
     "--input",
     "input_path",
@@ -76,12 +76,12 @@ def train(config_path: Path, no_cache: bool) -> None:
 @click.pass_context
 def predict(
     context: click.Context,
-    values: tuple[float, ...],
+    values: tuple[str, ...],
     input_path: Path | None,
     output: Path | None,
 ) -> None:
-    """Predict with the production model of the --config's model: one row from VALUES, or a
-    CSV file with --input.
+    """Predict with the production model of the --config's model: one row from VALUES (in
+    the model's feature order; NA for a missing value), or a CSV file with --input.
 
     \b
     python run.py predict 5.1 3.5 1.4 0.2
@@ -97,7 +97,7 @@ def predict(
         predict_file(input_path, output, model_name)
 
 
-def predict_one(values: tuple[float, ...], model_name: str) -> None:
+def predict_one(values: tuple[str, ...], model_name: str) -> None:
     """Straight from the BentoML export: no ZenML start-up on this interactive path."""
     from deploy.model_store import NoServingModel
     from deploy.predict_row import BadRow, predict_row
@@ -218,6 +218,65 @@ def promote_command(context: click.Context, number: int, model_name: str | None)
         f"{name} version {number} is production ({was}); serving export {export.tag}.\n"
         "Serve it: make serve"
     )
+
+
+@cli.command("init-data")
+@click.argument("csv_path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--target", help="The column to predict [default: the last column].")
+@click.option(
+    "--header/--no-header",
+    default=None,
+    help="Whether the first row names the columns [default: detected].",
+)
+@click.option(
+    "--names",
+    help="Comma-separated column names of a file without a header row "
+    "[default: column_1..column_N].",
+)
+@click.option("--model-name", help="[default: the file's name, as a-z, 0-9 and _].")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where the config goes [default: configs/<model name>.yaml].",
+)
+@click.option("--force", is_flag=True, help="Overwrite --output if it exists.")
+@click.pass_context
+def init_data_command(
+    context: click.Context,
+    csv_path: Path,
+    target: str | None,
+    header: bool | None,
+    names: str | None,
+    model_name: str | None,
+    output: Path | None,
+    force: bool,
+) -> None:
+    """Write a training config for CSV_PATH: the dataset block inferred from the file, the
+    rest copied from --config. Review it, then `python run.py --config` it.
+
+    \b
+    python run.py init-data data/raw/churn.csv --target churned
+    """
+    from data.init_data import InitDataError, format_summary, init_data
+
+    try:
+        written, inference = init_data(
+            csv_path,
+            target=target,
+            header=header,
+            names=[name.strip() for name in names.split(",")] if names else None,
+            model_name=model_name,
+            output=output,
+            force=force,
+            template_path=context.find_root().params["config_path"],
+        )
+    except InitDataError as error:
+        fail(str(error), status=2)
+    except RuntimeError as error:  # a config check_training_config refuses: a bug
+        fail(str(error))
+    for message in inference.warnings:
+        warn(f"Warning: {message}")
+    click.echo(format_summary(inference, written))
 
 
 from deploy.cli import deploy_command, image_command  # noqa: E402  (light: no ZenML import)

@@ -56,7 +56,7 @@ def format_summary(summary: dict[str, Any]) -> str:
             f"Data md5       {summary['data_md5']}",
             *data_notes,
             f"Chosen model   {chosen['name']} ({params})",
-            f"{'CV ' + chosen['cv_metric']:<15}{chosen['cv_score']:.4f} ± {chosen['cv_std']:.4f}"
+            f"{'CV ' + chosen['cv_metric']:<14} {chosen['cv_score']:.4f} ± {chosen['cv_std']:.4f}"
             + cv_sample_note(chosen),
             "Test metrics   " + test_metrics_line(metrics),
             *per_class_lines(metrics),

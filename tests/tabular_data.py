@@ -82,7 +82,7 @@ CHURN_FEATURES = {
 
 def churn_config(folder: Path, data: Path, model_name: str, **parameters) -> Path:
     """configs/training.yaml with the churn table's schema: its categories, missing-value
-    policies, ID column, label and metrics for an imbalanced label."""
+    policies, ID column, label, and for an imbalanced label its metrics and class weights."""
     from tests.helpers import training_config
 
     path = training_config(folder, data, model_name, **parameters)
@@ -95,7 +95,10 @@ def churn_config(folder: Path, data: Path, model_name: str, **parameters) -> Pat
         ignore=["customer_id"],
         features=CHURN_FEATURES,
     )
-    config["parameters"].setdefault("cv_metric", "roc_auc")
+    config["parameters"]["cv_metric"] = "balanced_accuracy"
+    for candidate in config["parameters"]["candidates"].values():
+        if "neighbors" not in candidate["estimator"]:  # k-NN takes no class weights
+            candidate.setdefault("params", {})["class_weight"] = "balanced"
     config["parameters"]["quality_gate"] = {"metric": "balanced_accuracy", "min_value": 0.55}
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path

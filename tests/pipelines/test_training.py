@@ -67,7 +67,8 @@ def test_first_run_promotes_and_records_lineage(tmp_path, iris_csv):
     assert metadata["test_accuracy"] >= 0.9
     assert metadata["promotion"]["promote"] is True
     assert metadata["classes"] == ["setosa", "versicolor", "virginica"]
-    assert set(metadata["hyperparameters"]) and metadata["cv_accuracy"] > 0.9
+    assert set(metadata["hyperparameters"]) and metadata["cv_score"] > 0.9
+    assert metadata["cv_metric"] == "accuracy"
 
     run = Client().get_pipeline_run(run_of(result))
     raw_data = run.steps["load_data"].outputs["raw_data"][0].run_metadata
@@ -184,9 +185,12 @@ def test_bad_data_stops_before_training_and_production_is_unchanged(tmp_path, ir
     assert failed.status == ExecutionStatus.FAILED
     assert not any(name.startswith("train_") for name in failed.steps)
     assert production("iris_bad_data").id == before.id
-    failed_version = Client().get_model_version("iris_bad_data", 2)
-    assert failed_version.run_metadata["failed_step"] == "validate_data"
-    assert "2 problems found" in failed_version.run_metadata["failure"]
+    # The failure stays on the run's step; the run leaves no model version behind.
+    assert failed.steps["validate_data"].run_metadata["failed_step"] == "validate_data"
+    assert "2 problems found" in failed.steps["validate_data"].run_metadata["failure"]
+    versions = Client().list_model_versions(model="iris_bad_data", size=100).items
+    numbers = [version.number for version in versions]
+    assert numbers == [before.number]
 
 
 def test_bad_config_is_refused_before_any_run(tmp_path, iris_csv):

@@ -129,8 +129,9 @@ def test_every_field_shows_its_allowed_range_from_the_model(server):
             # The range is visible text, next to the field and tied to it for screen readers.
             described_by = page.get_attribute(field, "aria-describedby")
             assert page.is_visible(f"#{described_by}")
-            low, high = page.inner_text(f"#{described_by}").split("\N{EN DASH}")
+            low, high = page.inner_text(f"#{described_by}").removeprefix("from ").split(" to ")
             assert (float(low), float(high)) == (feature["min"], feature["max"])
+            assert page.get_attribute(field, "required") is not None  # none may stay empty
         # No token on this server: no prompt for one.
         assert not page.is_visible("#token")
 
@@ -219,3 +220,149 @@ def test_with_a_token_set_the_page_asks_for_it_once_and_again_when_refused(token
         page.reload()
         page.wait_for_selector("#petal_width")
         assert not page.is_visible("#token")
+
+
+# The churn model: a plan from a fixed list, any region (four known), and two numbers the
+# model fills in when they are missing (tests/tabular_data.py).
+CHURN = {"plan": "basic", "region": "south", "monthly_spend": "", "tenure_months": "3"}
+
+
+def open_churn_form(page, url: str) -> None:
+    page.goto(f"{url}/ui")
+    page.wait_for_selector("#tenure_months")  # the last feature: the form is built
+
+
+def fill_churn(page, values: dict[str, str]) -> None:
+    for name, value in values.items():
+        if page.eval_on_selector(f"#{name}", "field => field.tagName") == "SELECT":
+            page.select_option(f"#{name}", value)
+        else:
+            page.fill(f"#{name}", value)
+
+
+def test_each_churn_field_is_the_control_its_feature_needs(churn_server, tmp_path):
+    features = {
+        f["name"]: f for f in httpx.get(f"{churn_server}/model").json()["schema"]["features"]
+    }
+    assert features["plan"]["unknown"] == "refuse" and features["region"]["unknown"] == "ignore"
+    with browser_page() as page:
+        page.set_viewport_size({"width": 900, "height": 600})
+        open_churn_form(page, churn_server)
+        fields = page.eval_on_selector_all(
+            "#features select, #features input",
+            "fields => fields.map(f => [f.name, f.tagName.toLowerCase(), f.type, f.required])",
+        )
+        assert fields == [
+            ["plan", "select", "select-one", True],  # refuses other values: a list
+            ["region", "input", "text", True],  # takes any text
+            ["monthly_spend", "input", "number", False],  # the model fills it in
+            ["tenure_months", "input", "number", False],
+        ]
+        options = page.eval_on_selector_all(
+            "#plan option", "options => options.map(o => [o.value, o.textContent])"
+        )
+        assert options[0] == ["", "choose…"]
+        assert options[1:] == [[c, c] for c in features["plan"]["categories"]]
+        assert page.input_value("#plan") == ""
+
+        # The known regions are suggestions, not a limit.
+        datalist = page.get_attribute("#region", "list")
+        suggested = page.eval_on_selector_all(
+            f"datalist#{datalist} option", "options => options.map(o => o.value)"
+        )
+        assert suggested == features["region"]["categories"]
+
+        # min/max only where the model has them, and the hint says what empty means.
+        assert float(page.get_attribute("#monthly_spend", "min")) == 0
+        assert page.get_attribute("#monthly_spend", "max") is None
+        low, high = (page.get_attribute("#tenure_months", bound) for bound in ("min", "max"))
+        assert (float(low), float(high)) == (0, 120)
+
+        def hint(name: str) -> str:
+            return page.inner_text(f"#{page.get_attribute(f'#{name}', 'aria-describedby')}")
+
+        assert hint("monthly_spend").startswith("at least 0")
+        assert hint("tenure_months").startswith("from 0 to 120")
+        for name in ("monthly_spend", "tenure_months"):
+            assert "empty: filled in by the model" in hint(name)
+        for name in ("plan", "region"):
+            assert "filled in" not in hint(name)
+        assert "any text" in hint("region")
+
+        shot = tmp_path / "churn-form.png"
+        page.screenshot(path=str(shot), full_page=True)
+        assert shot.stat().st_size > 0
+        print(f"\nchurn form screenshot: {shot}")
+
+
+def test_the_churn_form_predicts_with_an_empty_field_the_model_fills_in(churn_server):
+    with browser_page() as page:
+        open_churn_form(page, churn_server)
+        sent: list[dict] = []
+        page.on("request", lambda r: "/predict" in r.url and sent.append(r.post_data_json))
+        fill_churn(page, CHURN)
+        page.click("#submit")
+        page.wait_for_selector("#result:not([hidden])")
+        assert page.inner_text("body").count("Predicted: ") == 1
+        assert page.text_content("#label") in {"yes", "no"}
+        assert f"Predicted: {page.text_content('#label')}" in page.inner_text("#result")
+        bars = page.query_selector_all(".bar")
+        assert [bar.query_selector("span").text_content() for bar in bars] == ["no", "yes"]
+        shares = [float(bar.get_attribute("data-probability")) for bar in bars]
+        assert sum(shares) == pytest.approx(1)
+        # Numbers as numbers, text as text, the empty field as null.
+        assert sent == [
+            {
+                "records": [
+                    {"plan": "basic", "region": "south", "monthly_spend": None, "tenure_months": 3}
+                ]
+            }
+        ]
+
+        # A region the model has not seen is still a region: the API takes it.
+        fill_churn(page, {"region": "atlantis", "monthly_spend": "80.5", "tenure_months": ""})
+        page.click("#submit")
+        page.wait_for_function("document.querySelectorAll('.bar').length === 2")
+        page.wait_for_selector("#result:not([hidden])")
+        assert page.text_content("#error") == ""
+        assert sent[-1] == {
+            "records": [
+                {
+                    "plan": "basic",
+                    "region": "atlantis",
+                    "monthly_spend": 80.5,
+                    "tenure_months": None,
+                }
+            ]
+        }
+
+
+def test_a_churn_value_the_api_refuses_is_shown_and_marks_its_field(churn_server):
+    with browser_page() as page:
+        open_churn_form(page, churn_server)
+        page.eval_on_selector("#features", "form => form.noValidate = true")  # on to the API
+        fill_churn(page, {**CHURN, "tenure_months": "500"})
+        page.click("#submit")
+        assert "tenure_months" in wait_for_error(page)
+        assert "Predicted" not in page.inner_text("body")
+        assert page.get_attribute("#tenure_months", "aria-invalid") == "true"
+        for name in ("plan", "region", "monthly_spend"):
+            assert page.get_attribute(f"#{name}", "aria-invalid") == "false"
+
+        # Fixed, it predicts, and the mark goes.
+        fill_churn(page, {"tenure_months": "24"})
+        page.click("#submit")
+        page.wait_for_selector("#result:not([hidden])")
+        assert page.text_content("#error") == ""
+        assert page.get_attribute("#tenure_months", "aria-invalid") == "false"
+
+
+def test_a_churn_plan_left_unchosen_is_stopped_by_the_browser(churn_server):
+    with browser_page() as page:
+        open_churn_form(page, churn_server)
+        predictions: list[str] = []
+        page.on("request", lambda r: "/predict" in r.url and predictions.append(r.url))
+        fill_churn(page, {**CHURN, "plan": ""})
+        page.click("#submit")
+        assert "plan" in wait_for_error(page)
+        assert predictions == []  # required: the API never saw it

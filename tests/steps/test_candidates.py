@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+
 from steps.candidates import build_pipeline, search_candidate
 from steps.config_models import CandidateSpec, DatasetSpec
 from steps.data import read_dataset, split_dataset
@@ -40,3 +42,18 @@ def test_search_tunes_on_train_and_the_model_takes_raw_features(iris_csv):
     assert 0.8 < result["cv_score"] <= 1.0
     assert set(model.predict(test[DATASET.feature_names])) <= set(DATASET.classes)
     assert model.predict_proba(test[DATASET.feature_names]).shape == (len(test), 3)
+
+
+def test_small_fits_run_on_one_openmp_thread():
+    """Threads do not pay on small data and stall on a busy machine (steps/candidates.py)."""
+    from threadpoolctl import threadpool_info
+
+    from steps.candidates import SINGLE_THREAD_ROWS, threads_for
+
+    def openmp_threads() -> set[int]:
+        return {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "openmp"}
+
+    with threads_for(1_000):
+        assert openmp_threads() == {1}
+    with threads_for(SINGLE_THREAD_ROWS + 1):
+        assert openmp_threads() == {int(os.environ.get("OMP_NUM_THREADS") or os.cpu_count())}
