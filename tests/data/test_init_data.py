@@ -80,7 +80,7 @@ def test_an_imbalanced_label_gets_balanced_metrics_and_class_weights(churn, tmp_
     assert inference.imbalanced
     assert any("imbalanced" in warning for warning in inference.warnings)
     parameters = written(output)["parameters"]
-    assert parameters["cv_metric"] == "roc_auc"  # binary
+    assert parameters["cv_metric"] == "balanced_accuracy"  # the gate's metric too
     assert parameters["quality_gate"] == {"metric": "balanced_accuracy", "min_value": 0.6}
     candidates = parameters["candidates"]
     assert candidates["logistic_regression"]["params"]["class_weight"] == "balanced"
