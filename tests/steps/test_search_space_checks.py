@@ -110,6 +110,35 @@ def test_svc_with_probability_passes():
     assert candidate_problems(spec) == []
 
 
+def test_the_check_points_probability_less_families_to_calibration(tmp_path):
+    message = config_error(tmp_path, lambda c: c.update(svm={"estimator": "sklearn.svm.SVC"}))
+    assert "set `calibrate: true` on the candidate (scikit-learn's CalibratedClassifierCV" in (
+        message
+    )
+    assert candidate_problems(CandidateSpec(estimator="sklearn.svm.SVC", calibrate=True)) == []
+
+
+def test_a_calibrated_svc_trains_without_deprecated_arguments(iris_csv):
+    """scikit-learn 1.9 deprecates SVC(probability=True): calibration is the supported way."""
+    import warnings
+
+    from steps.candidates import search_candidate
+    from steps.config_models import DatasetSpec
+    from steps.data import read_dataset, split_dataset
+    from steps.validation import validate_dataset
+
+    dataset = DatasetSpec(**shipped_config()["parameters"]["dataset"])
+    train, test = split_dataset(
+        validate_dataset(read_dataset(iris_csv), dataset, source="iris"), "species", 0.2, 42
+    )
+    spec = CandidateSpec(estimator="sklearn.svm.SVC", calibrate=True, search_space={"C": [1, 10]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FutureWarning)
+        model, result = search_candidate("svm", spec, train, dataset, cv_folds=3, seed=0)
+    assert result["best_params"]["C"] in (1, 10) and result["cv_score"] > 0.9
+    assert model.predict_proba(test[dataset.feature_names]).shape == (len(test), 3)
+
+
 def test_run_py_exits_2_naming_the_entry(tmp_path):
     config = shipped_config()
     config["parameters"]["candidates"]["k_nearest_neighbors"]["search_space"]["n_neighbors"] = [
