@@ -267,16 +267,18 @@ def exec_serve(model_name: str, host: str, port: int) -> None:
 
 def run_registry(port: int) -> None:
     """Debian's `docker-registry` on 127.0.0.1:PORT in the foreground, storing in a temporary
-    folder (its images are lost when it stops); returns when it ends or on Ctrl-C."""
-    with tempfile.TemporaryDirectory() as folder:
+    folder (its images are lost when it stops); returns when it ends. Ctrl-C or SIGTERM stop
+    it too, the folder removed, with exit status 128 + the signal (stack/foreground.py)."""
+    from stack.foreground import ForwardedSignals
+
+    with tempfile.TemporaryDirectory() as folder, ForwardedSignals() as signals:
         config = Path(folder) / "config.yml"
         config.write_text(registry_config(Path(folder) / "storage", port))
         try:
-            subprocess.run(["docker-registry", "serve", str(config)], check=False)
+            signals.watch(subprocess.Popen(["docker-registry", "serve", str(config)]))
         except FileNotFoundError:
             raise ImageError("apt-get install docker-registry") from None
-        except KeyboardInterrupt:
-            pass
+        signals.wait()
 
 
 def registry_config(storage: Path, port: int) -> str:

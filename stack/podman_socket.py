@@ -18,6 +18,8 @@ from pathlib import Path
 import click
 
 from pipelines.command_line import fail
+from stack.foreground import ForwardedSignals
+from stack.foreground import stop as stop_process
 
 
 class PodmanMissing(RuntimeError):
@@ -76,9 +78,8 @@ def start(socket: Path, env: dict[str, str] | None = None, log: Path | None = No
     )
     try:
         wait_until_up(socket, process)
-    except Exception:
-        process.terminate()
-        process.wait()
+    except BaseException:  # a signal too (stack/foreground.py)
+        stop_process(process)
         raise
     return process
 
@@ -93,23 +94,23 @@ def start(socket: Path, env: dict[str, str] | None = None, log: Path | None = No
     "private folder under /tmp].",
 )
 def main(socket: Path | None) -> None:
-    """Serve podman's Docker API on a unix socket until Ctrl+C, and say how to use it."""
+    """Serve podman's Docker API on a unix socket until Ctrl+C or SIGTERM, and say how to use it."""
     socket = (socket or default_socket()).absolute()
     try:
-        process = start(socket)
-    except PodmanMissing as error:
-        fail(f"Error: {error}")
-    click.echo(f"Podman's Docker-compatible API on {docker_host(socket)}.")
-    click.echo("In the shell where you switch stacks and run pipelines:\n")
-    click.echo(f"  export DOCKER_HOST={docker_host(socket)}")
-    click.echo("  make stack-docker\n\nCtrl+C stops it.")
-    try:
-        process.wait()
-    except KeyboardInterrupt:
-        process.terminate()
-        process.wait()
+        with ForwardedSignals() as signals:
+            try:
+                signals.watch(start(socket))
+            except PodmanMissing as error:
+                fail(f"Error: {error}")
+            click.echo(f"Podman's Docker-compatible API on {docker_host(socket)}.")
+            click.echo("In the shell where you switch stacks and run pipelines:\n")
+            click.echo(f"  export DOCKER_HOST={docker_host(socket)}")
+            click.echo("  make stack-docker\n\nCtrl+C stops it.")
+            status = signals.wait()
     finally:
         socket.unlink(missing_ok=True)
+    if status:
+        fail(f"Error: podman system service exited with {status}.")
 
 
 if __name__ == "__main__":

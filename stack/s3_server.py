@@ -15,6 +15,10 @@ from pathlib import Path
 
 import click
 
+from pipelines.command_line import fail
+from stack.foreground import ForwardedSignals
+from stack.foreground import stop as stop_process
+
 HOST = "127.0.0.1"
 # Moto accepts any credentials; these are placeholders, not secrets.
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
@@ -62,9 +66,8 @@ def start(port: int, bucket: str) -> subprocess.Popen:
     try:
         wait_until_up(endpoint)
         create_bucket(endpoint, bucket)
-    except Exception:
-        process.terminate()
-        process.wait()
+    except BaseException:  # a signal too (stack/foreground.py)
+        stop_process(process)
         raise
     return process
 
@@ -73,8 +76,16 @@ def start(port: int, bucket: str) -> subprocess.Popen:
 @click.option("--port", type=int, default=9000, show_default=True, envvar="IRIS_S3_PORT")
 @click.option("--bucket", default="iris-mlops", show_default=True, envvar="IRIS_S3_BUCKET")
 def main(port: int, bucket: str) -> None:
-    """Run a local S3 server until Ctrl+C, and say how to point the project at it."""
-    process = start(port, bucket)
+    """Run a local S3 server until Ctrl+C or SIGTERM, and say how to point the project at it."""
+    with ForwardedSignals() as signals:
+        signals.watch(start(port, bucket))
+        tell_how_to_use(port, bucket)
+        status = signals.wait()
+    if status:
+        fail(f"Error: moto_server exited with {status}.")
+
+
+def tell_how_to_use(port: int, bucket: str) -> None:
     endpoint = f"http://{HOST}:{port}"
     click.echo(f"S3 server (moto, in memory) at {endpoint} with bucket '{bucket}'.")
     click.echo("In another shell, to use it for the s3 stack and the DVC s3 remote:\n")
@@ -83,11 +94,6 @@ def main(port: int, bucket: str) -> None:
         + " ".join(f"{k}={v}" for k, v in LOCAL_CREDENTIALS.items())
     )
     click.echo("  make stack-s3 dvc-remote-s3\n\nCtrl+C stops the server (its objects are lost).")
-    try:
-        process.wait()
-    except KeyboardInterrupt:
-        process.terminate()
-        process.wait()
 
 
 if __name__ == "__main__":

@@ -28,6 +28,14 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def as_texts(value: Any) -> Any:
+    """Categories and labels are text: YAML reads `[0, 1]` or `[yes, no]` as numbers and
+    booleans, which mean the labels "0", "1", "true", "false" here."""
+    if isinstance(value, list):
+        return [str(item).lower() if isinstance(item, bool) else str(item) for item in value]
+    return value
+
+
 class NumericFeature(_Strict):
     """A number, optionally within an inclusive range; missing values refused or imputed."""
 
@@ -64,10 +72,7 @@ class CategoricalFeature(_Strict):
     @field_validator("categories", mode="before")
     @classmethod
     def _as_text(cls, value: Any) -> Any:
-        """YAML reads `1` or `true` as numbers and booleans; a category is the text."""
-        if isinstance(value, list):
-            return [str(item).lower() if isinstance(item, bool) else str(item) for item in value]
-        return value
+        return as_texts(value)
 
     @field_validator("categories")
     @classmethod
@@ -156,10 +161,7 @@ class DatasetSpec(_Strict):
     @field_validator("classes", mode="before")
     @classmethod
     def _classes_as_text(cls, value: Any) -> Any:
-        """Labels are text: YAML's `[0, 1]` means the labels "0" and "1"."""
-        if isinstance(value, list):
-            return [str(item).lower() if isinstance(item, bool) else str(item) for item in value]
-        return value
+        return as_texts(value)
 
     @model_validator(mode="after")
     def _columns_agree(self) -> DatasetSpec:

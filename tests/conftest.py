@@ -74,10 +74,14 @@ SERVED_MODEL = "served_iris"
 def served_model(iris_csv: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
     """Train and promote `served_iris`, which exports it to the (test) BentoML store."""
     folder = tmp_path_factory.mktemp("served")
-    result = run_cli("--config", str(training_config(folder, iris_csv, SERVED_MODEL)), cwd=folder)
+    return train_and_promote(training_config(folder, iris_csv, SERVED_MODEL), SERVED_MODEL)
+
+
+def train_and_promote(config: Path, model_name: str) -> str:
+    result = run_cli("--config", str(config), cwd=config.parent)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "PROMOTED" in result.stdout
-    return SERVED_MODEL
+    return model_name
 
 
 SERVED_CHURN = "served_churn"
@@ -94,7 +98,4 @@ def churn_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def served_churn(churn_csv: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
     """Train and promote `served_churn` on the churn table, exported to the test store."""
     folder = tmp_path_factory.mktemp("served-churn")
-    result = run_cli("--config", str(churn_config(folder, churn_csv, SERVED_CHURN)), cwd=folder)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "PROMOTED" in result.stdout
-    return SERVED_CHURN
+    return train_and_promote(churn_config(folder, churn_csv, SERVED_CHURN), SERVED_CHURN)

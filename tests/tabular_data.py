@@ -80,6 +80,19 @@ CHURN_FEATURES = {
 }
 
 
+def churn_spec():
+    """The churn table's dataset spec, for tests of the plain functions."""
+    from steps.config_models import DatasetSpec
+
+    return DatasetSpec(
+        path="churn.csv",
+        target="churned",
+        classes=["no", "yes"],
+        ignore=["customer_id"],
+        features=CHURN_FEATURES,
+    )
+
+
 def churn_config(folder: Path, data: Path, model_name: str, **parameters) -> Path:
     """configs/training.yaml with the churn table's schema: its categories, missing-value
     policies, ID column, label, and for an imbalanced label its metrics and class weights."""

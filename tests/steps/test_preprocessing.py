@@ -14,16 +14,10 @@ from steps.config_models import CandidateSpec, DatasetSpec
 from steps.preprocessing import preprocessing_steps
 from steps.validation import learn_categories, validate_dataset
 from tests.helpers import shipped_config
-from tests.tabular_data import CHURN_COLUMNS, CHURN_FEATURES, churn_rows
+from tests.tabular_data import CHURN_COLUMNS, churn_rows, churn_spec
 
 IRIS = DatasetSpec(**shipped_config()["parameters"]["dataset"])
-CHURN = DatasetSpec(
-    path="churn.csv",
-    target="churned",
-    classes=["no", "yes"],
-    ignore=["customer_id"],
-    features=CHURN_FEATURES,
-)
+CHURN = churn_spec()
 LOGISTIC = CandidateSpec(
     estimator="sklearn.linear_model.LogisticRegression", params={"max_iter": 1000}
 )

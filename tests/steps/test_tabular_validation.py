@@ -11,15 +11,9 @@ import pytest
 from steps.config_models import DatasetSpec, ReadOptions
 from steps.data import read_dataset
 from steps.validation import DataValidationError, learn_categories, validate_dataset
-from tests.tabular_data import CHURN_COLUMNS, CHURN_FEATURES, churn_rows, write_headerless_iris
+from tests.tabular_data import CHURN_COLUMNS, churn_rows, churn_spec, write_headerless_iris
 
-CHURN = DatasetSpec(
-    path="churn.csv",
-    target="churned",
-    classes=["no", "yes"],
-    ignore=["customer_id"],
-    features=CHURN_FEATURES,
-)
+CHURN = churn_spec()
 IRIS_NAMES = ["sepal_length", "sepal_width", "petal_length", "petal_width", "species"]
 HEADERLESS_IRIS = DatasetSpec(
     path="iris.data",
