@@ -19,7 +19,8 @@ export DVC_NO_ANALYTICS := 1
 .PHONY: help init update docs docs-serve notebook install data data-add init-data run repro serve requirements bento bench bench-scale bench-tabular bench-image profile test test-fast lint format clean \
 	stack stack-local stack-s3 stack-docker stack-kubernetes install-kubernetes podman-socket s3-server \
 	dvc-remote-s3 dashboard dashboard-stop models promote export-model new-project \
-	base-image wheelhouse containerize run-image push-image registry manifests deploy
+	base-image wheelhouse containerize run-image push-image registry manifests deploy \
+	create-infra destroy-infra
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -209,6 +210,17 @@ manifests: install ## Write Kubernetes manifests for the pushed image (build/kub
 
 deploy: install ## Apply the manifests with kubectl on its current context (DEPLOY_ARGS=--namespace x)
 	python run.py deploy $(DEPLOY_ARGS)
+
+# AWS infrastructure as code: deploy/infra.yaml as a CloudFormation stack (docs/deployment.md).
+INFRA_STACK ?= iris-mlops-infra
+INFRA_ENDPOINT ?=
+INFRA_ARGS ?=
+
+create-infra: install ## Create/update the AWS stack (bucket, ECR, role); its outputs go into the stack settings
+	python -m deploy.infra create --stack-name $(INFRA_STACK) $(if $(INFRA_ENDPOINT),--endpoint-url $(INFRA_ENDPOINT)) $(INFRA_ARGS)
+
+destroy-infra: install ## Delete the AWS stack made by create-infra (the bucket must be empty)
+	python -m deploy.infra destroy --stack-name $(INFRA_STACK) $(if $(INFRA_ENDPOINT),--endpoint-url $(INFRA_ENDPOINT))
 
 new-project: install ## Start your own project from this one in DEST (asks for project, model, bucket names)
 	@test -n "$(DEST)" || { echo "Set DEST, e.g. make new-project DEST=../churn-mlops"; exit 1; }
