@@ -346,3 +346,21 @@ def test_the_written_configs_train_and_promote_with_no_edit(churn, headerless_ir
 
         assert trained.returncode == 0, trained.stdout[-3000:] + trained.stderr[-3000:]
         assert "PROMOTED" in trained.stdout, trained.stdout[-3000:]
+
+
+def test_the_shipped_iris_file_gives_the_shipped_schema(iris_csv, tmp_path) -> None:
+    """Iris with its header: the same features, kinds and classes as configs/training.yaml,
+    each range the data's own (inside the shipped, looser one)."""
+    from data.init_data import init_data
+    from tests.helpers import shipped_config
+
+    output, _ = init_data(iris_csv, model_name="init_iris", output=tmp_path / "iris.yaml")
+    inferred = check_training_config(output).dataset
+    shipped = shipped_config()["parameters"]["dataset"]
+    assert inferred.feature_names == list(shipped["features"])
+    assert (inferred.target, inferred.classes) == (shipped["target"], shipped["classes"])
+    assert inferred.read.header and not inferred.categorical and not inferred.ignore
+    for name, feature in inferred.features.items():
+        allowed = shipped["features"][name]
+        assert allowed["min"] <= feature.min < feature.max <= allowed["max"]
+        assert feature.missing == "refuse"

@@ -143,3 +143,16 @@ def test_headerless_iris_trains_to_the_shipped_figures(tmp_path):
     predictions = pd.read_csv(tmp_path / "new.predictions.csv")
     assert list(predictions.columns[:4]) == IRIS_NAMES[:4] and len(predictions) == 15
     assert (predictions["predicted_label"].iloc[:5] == "Iris-setosa").all()
+
+    # Served from its bento, under the names the config gave the headerless columns.
+    built = run_cli("--config", str(config), "bento", cwd=tmp_path)
+    assert built.returncode == 0, built.stdout[-2000:] + built.stderr[-2000:]
+    tag = built.stdout.strip().rpartition("bentoml serve ")[2]
+    url, process = start_server(tag, tmp_path, tmp_path / "bento.log", SERVING_MODEL="")
+    try:
+        record = dict(zip(IRIS_NAMES[:4], [6.3, 3.3, 6.0, 2.5], strict=True))
+        answer = httpx.post(f"{url}/predict", json={"records": [record]}, timeout=30)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["predictions"][0]["label"] == "Iris-virginica"
+    finally:
+        stop_server(process)
