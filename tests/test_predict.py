@@ -55,7 +55,7 @@ def test_one_row_prints_species_probability_and_version(config, served_model, tm
         ),
         (["5.1", "3.5", "1.4", "50"], "petal_width: Input should be less than or equal to 5"),
         (["5.1", "3.5", "nan", "0.2"], "petal_length: Input should be a finite number"),
-        (["5.1", "3.5", "abc", "0.2"], "'abc' is not a valid float"),
+        (["5.1", "3.5", "abc", "0.2"], "petal_length: 'abc' is not a number"),
     ],
 )
 def test_one_bad_row_is_refused_with_the_reason(config, tmp_path, values, message):

@@ -92,10 +92,11 @@ def test_outage_restart_and_loss_of_the_store_never_block_the_next_run(tmp_path,
         assert "Traceback" not in output
         assert production(env, REPO) == "1"
         # ... and once it answers again, the next run completes: ZenML's cache serves it
-        # whole from version 1's run on S3, so its model is production's own (kept).
+        # whole from version 1's run on S3, so its model is production's own (kept). The
+        # failed run left no version, so this one is version 2.
         result, output = train(config, env, tmp_path)
         assert result.returncode == 0, output[-3000:]
-        assert "Model version  3: not promoted" in output
+        assert "Model version  2: not promoted" in output
         assert "its classifier is production's own (version 1's" in output
         assert production(env, REPO) == "1"
 
@@ -106,9 +107,9 @@ def test_outage_restart_and_loss_of_the_store_never_block_the_next_run(tmp_path,
         result, output = train(config, env, tmp_path)
         assert result.returncode == 0, output[-3000:]
         assert "every step runs again this time" in output
-        assert "Model version  4: not promoted" in output
+        assert "Model version  3: not promoted" in output
         assert f"'{MODEL}' version 1 cannot be loaded" in output
-        assert "`python run.py promote 4`" in output
+        assert "`python run.py promote 3`" in output
         assert production(env, REPO) == "1"
 
         # 3. The server is gone for good; back on the local stack, runs go on.
@@ -117,17 +118,17 @@ def test_outage_restart_and_loss_of_the_store_never_block_the_next_run(tmp_path,
         assert run_cli("stack", "local", cwd=REPO, env=env).returncode == 0
         result, output = train(config, env, tmp_path)
         assert result.returncode == 0, output[-3000:]
-        assert "Model version  5: not promoted" in output
+        assert "Model version  4: not promoted" in output
         assert f"The S3 endpoint {server.endpoint} is unreachable" in output
         assert "Traceback" not in output
 
-        promoted = run_cli("--config", str(config), "promote", "5", cwd=tmp_path, env=env)
+        promoted = run_cli("--config", str(config), "promote", "4", cwd=tmp_path, env=env)
         assert promoted.returncode == 0, promoted.stderr[-3000:]
-        assert "version 5 is production (was version 1)" in promoted.stdout
+        assert "version 4 is production (was version 1)" in promoted.stdout
         one_row = run_cli(
             "--config", str(config), "predict", "5.1", "3.5", "1.4", "0.2", cwd=tmp_path, env=env
         )
-        assert one_row.stdout.strip().endswith(f"{MODEL} version 5"), one_row.stderr
+        assert one_row.stdout.strip().endswith(f"{MODEL} version 4"), one_row.stderr
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGCONT)
