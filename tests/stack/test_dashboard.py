@@ -89,13 +89,24 @@ def run_page(page, runs_url: str, run_name: str) -> str:
     return run_links[0]
 
 
+def whole_graph(page, run_url: str) -> None:
+    """The run's page with its whole graph in view, as a user gets it with "Fit view".
+
+    The dashboard opens a large graph zoomed on its first steps and draws only the nodes in
+    view (four candidates and validate_data's two outputs make Iris's graph that large).
+    """
+    page.goto(run_url)
+    page.get_by_text("load_data", exact=True).first.wait_for(timeout=60_000)
+    page.get_by_role("button", name="Fit view").click()
+
+
 def test_dashboard_opens_on_the_runs_and_shows_a_past_run(dashboard_run: Dashboard):
     with browser_page() as page:
         run_url = run_page(page, dashboard_run.runs_url, dashboard_run.run_name)
         assert "Add your account details" not in page.inner_text("body")  # no survey
 
         # The run's graph is laid out in a web worker: wait until every step is drawn.
-        page.goto(run_url)
+        whole_graph(page, run_url)
         for step in STEPS:
             page.get_by_text(step, exact=True).first.wait_for(timeout=60_000)
         page.wait_for_function(
@@ -106,7 +117,7 @@ def test_dashboard_opens_on_the_runs_and_shows_a_past_run(dashboard_run: Dashboa
 
 def open_visualization(page, run_url: str, artifact: str) -> None:
     """Click the artifact on the run's graph, then its Visualization tab and Load Preview."""
-    page.goto(run_url)
+    whole_graph(page, run_url)
     node = page.get_by_text(artifact, exact=True).first
     node.wait_for(timeout=60_000)
     node.click()
