@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from benchmarks.measure import Measure, measure
-from benchmarks.run_benchmarks import verdict
+from benchmarks.run_benchmarks import pair_table
 from benchmarks.synthetic_iris import write_iris_like
 from benchmarks.workspace import REPO, isolated_env, ours, plain, run_config
 
@@ -47,7 +47,6 @@ def scale_pair(rows: int, log: Path) -> dict[str, Measure]:
 
 def report(rows: int, results: dict[str, Measure], minutes: float, loads: tuple) -> str:
     mine, base = results["ours"], results["plain"]
-    time_ratio, memory_ratio = mine.seconds / base.seconds, mine.peak_mb / base.peak_mb
 
     return "\n".join(
         [
@@ -63,15 +62,7 @@ def report(rows: int, results: dict[str, Measure], minutes: float, loads: tuple)
             "alone. One run each, `OMP_NUM_THREADS=1`; peak memory is the process's maximum "
             "resident set size.",
             "",
-            "| measure | training pipeline | plain script | ratio | target | met |",
-            "|---|---:|---:|---:|---|---|",
-            f"| time | {mine.seconds:.0f} s | {base.seconds:.0f} s | {time_ratio:.2f}x "
-            f"| ≤ {TARGETS['time']}x | {verdict(time_ratio, TARGETS['time'])} |",
-            f"| CPU time | {mine.cpu_seconds:.0f} s | {base.cpu_seconds:.0f} s "
-            f"| {mine.cpu_seconds / base.cpu_seconds:.2f}x | | |",
-            f"| peak memory | {mine.peak_mb:.0f} MB | {base.peak_mb:.0f} MB "
-            f"| {memory_ratio:.2f}x | ≤ {TARGETS['memory']}x "
-            f"| {verdict(memory_ratio, TARGETS['memory'])} |",
+            *pair_table(mine, base, TARGETS),
             "",
         ]
     )

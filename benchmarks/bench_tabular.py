@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from benchmarks.measure import measure
-from benchmarks.run_benchmarks import verdict
+from benchmarks.run_benchmarks import pair_table
 from benchmarks.synthetic_tabular import tabular_config, write_tabular
 from benchmarks.workspace import REPO, isolated_env, ours, plain
 
@@ -131,7 +131,6 @@ class LoadWatch:
 
 def report(rows: int, pair: dict, minutes: float, loads: tuple[float, float, float]) -> str:
     mine, base = pair["ours"], pair["plain"]
-    time_ratio, memory_ratio = mine.seconds / base.seconds, mine.peak_mb / base.peak_mb
     summary, steps = pair["plain_summary"], pair["steps"]
     other = {name: s for name, s in steps.items() if not name.startswith("train_")}
     in_steps = sum(steps.values())
@@ -157,15 +156,7 @@ def report(rows: int, pair: dict, minutes: float, loads: tuple[float, float, flo
             "fits with pandas and scikit-learn alone. One run each, plain script first, "
             "`OMP_NUM_THREADS=1`; peak memory is the process's maximum resident set size.",
             "",
-            "| measure | training pipeline | plain script | ratio | target | met |",
-            "|---|---:|---:|---:|---|---|",
-            f"| time | {mine.seconds:.0f} s | {base.seconds:.0f} s | {time_ratio:.2f}x "
-            f"| ≤ {TARGETS['time']}x | {verdict(time_ratio, TARGETS['time'])} |",
-            f"| CPU time | {mine.cpu_seconds:.0f} s | {base.cpu_seconds:.0f} s "
-            f"| {mine.cpu_seconds / base.cpu_seconds:.2f}x | | |",
-            f"| peak memory | {mine.peak_mb:.0f} MB | {base.peak_mb:.0f} MB "
-            f"| {memory_ratio:.2f}x | ≤ {TARGETS['memory']}x "
-            f"| {verdict(memory_ratio, TARGETS['memory'])} |",
+            *pair_table(mine, base, TARGETS),
             "",
             "Per candidate (the plain script's own timer; the pipeline's step durations as "
             "ZenML logs them, artifact saving included):",

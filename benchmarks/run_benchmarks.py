@@ -104,6 +104,22 @@ def verdict(value: float, target: float) -> str:
     return "yes" if value <= target else "**no**"
 
 
+def pair_table(mine: Measure, base: Measure, targets: dict[str, float]) -> list[str]:
+    """Ours against the plain script: time, CPU time and peak memory, ratios and targets."""
+    time_ratio, memory_ratio = mine.seconds / base.seconds, mine.peak_mb / base.peak_mb
+    return [
+        "| measure | training pipeline | plain script | ratio | target | met |",
+        "|---|---:|---:|---:|---|---|",
+        f"| time | {mine.seconds:.0f} s | {base.seconds:.0f} s | {time_ratio:.2f}x "
+        f"| ≤ {targets['time']}x | {verdict(time_ratio, targets['time'])} |",
+        f"| CPU time | {mine.cpu_seconds:.0f} s | {base.cpu_seconds:.0f} s "
+        f"| {mine.cpu_seconds / base.cpu_seconds:.2f}x | | |",
+        f"| peak memory | {mine.peak_mb:.0f} MB | {base.peak_mb:.0f} MB "
+        f"| {memory_ratio:.2f}x | ≤ {targets['memory']}x "
+        f"| {verdict(memory_ratio, targets['memory'])} |",
+    ]
+
+
 def cli_measures(work: Path, env: dict[str, str], log: Path) -> dict[str, dict]:
     """`models` and `predict --input` against ZenML's own, on the Iris runs' store."""
     config = work / "bench_iris.yaml"  # written by iris_measures
