@@ -186,6 +186,6 @@ def test_own_data_is_versioned_and_an_old_revision_reproduces_its_model(project:
     assert (
         reproduced["accuracy"],
         reproduced["macro_f1"],
-        reproduced["cv_accuracy"],
-    ) == (stored[0]["test_accuracy"], stored[0]["test_macro_f1"], stored[0]["cv_accuracy"])
+        reproduced["cv_score"],
+    ) == (stored[0]["test_accuracy"], stored[0]["test_macro_f1"], stored[0]["cv_score"])
     assert any(v.run_metadata.get("data_md5") == own_md5 for v in versions.items)
