@@ -53,9 +53,6 @@ class NumericFeature(_Strict):
         return self
 
 
-FeatureSpec = NumericFeature  # the name Iris-era configs and tests know
-
-
 class CategoricalFeature(_Strict):
     """Text values from a set: listed here, or `learned` from the training data.
 

