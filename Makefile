@@ -16,7 +16,7 @@ export PATH := $(BIN):$(PATH)
 export DVC_NO_ANALYTICS := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help init update docs docs-serve notebook install data data-add init-data run repro serve requirements bento bench bench-scale bench-tabular bench-image profile test test-fast lint format clean \
+.PHONY: help init update docs docs-serve notebook install data data-add init-data run repro serve requirements bento bench bench-tools bench-scale bench-tabular bench-image profile test test-fast lint format clean \
 	stack stack-local stack-s3 stack-docker stack-kubernetes install-kubernetes podman-socket s3-server \
 	dvc-remote-s3 dashboard dashboard-stop models promote export-model new-project \
 	base-image wheelhouse containerize run-image push-image registry manifests deploy \
@@ -88,7 +88,11 @@ test: install-kubernetes ## Run the whole test suite (slow tests included)
 test-fast: install ## Run only the quick unit tests
 	python -m pytest -m "not slow"
 
-bench: install ## Benchmarks against baselines; writes benchmarks/RESULTS*.md (QUICK=1: a short run)
+# `hey`, the C load generator the serving benchmark drives (a Python one caps both sides).
+bench-tools: ## Install hey (Debian package) for make bench, if it is missing
+	command -v hey >/dev/null || { $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq hey; }
+
+bench: install bench-tools ## Benchmarks against baselines; writes benchmarks/RESULTS*.md (QUICK=1: a short run)
 	BENCH_QUICK=$(QUICK) python -m benchmarks.run_benchmarks
 	BENCH_QUICK=$(QUICK) python -m benchmarks.serving_hostile
 	BENCH_QUICK=$(QUICK) python -m benchmarks.image_build

@@ -52,7 +52,7 @@ def _probabilities(matrix: np.ndarray) -> np.ndarray:
 
 
 @app.post("/predict")
-def predict(body: Records) -> dict:
+async def predict(body: Records) -> dict:
     matrix = np.array([[getattr(r, n) for n in NAMES] for r in body.records])
     probs = _probabilities(matrix)
     return {
@@ -64,7 +64,7 @@ def predict(body: Records) -> dict:
 
 
 @app.post("/predict_batch")
-def predict_batch(body: Batch) -> dict:
+async def predict_batch(body: Batch) -> dict:
     probs = _probabilities(np.column_stack([getattr(body.columns, n) for n in NAMES]))
     return {
         "labels": np.asarray(classes, dtype=object)[probs.argmax(axis=1)].tolist(),

@@ -244,7 +244,7 @@ def report(
         "",
         "Both serve the model the Iris runs promoted, on loopback, one process each, with the "
         "same validation and the same model call ([fastapi_baseline.py](fastapi_baseline.py), "
-        "the seed project's approach); the load generator ([serving.py](serving.py), httpx) "
+        "the seed project's approach); the load generator ([serving.py](serving.py), hey) "
         "runs on the same 2 cores and alternates between them round by round; medians of the "
         "rounds.",
         "",

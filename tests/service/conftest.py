@@ -73,11 +73,24 @@ def stop_server(process: subprocess.Popen) -> None:
 
 
 @pytest.fixture(scope="session")
-def server(served_model: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def inference_log_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where `server` logs its predictions and feedback (SERVING_LOG_DIR)."""
+    return tmp_path_factory.mktemp("inference-log")
+
+
+@pytest.fixture(scope="session")
+def server(
+    served_model: str, inference_log_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     """The service from source (`cd service && bentoml serve`), serving `served_iris`."""
     log = tmp_path_factory.mktemp("server") / "serve.log"
     url, process = start_server(
-        ".", REPO / "service", log, SERVING_MODEL=served_model, SERVING_MAX_RECORDS="50"
+        ".",
+        REPO / "service",
+        log,
+        SERVING_MODEL=served_model,
+        SERVING_MAX_RECORDS="50",
+        SERVING_LOG_DIR=str(inference_log_dir),
     )
     yield url
     stop_server(process)
@@ -94,6 +107,7 @@ def churn_server(served_churn: str, tmp_path_factory: pytest.TempPathFactory) ->
 
 API_TOKEN = "a-shared-secret"
 BODY_LIMIT = 2_000_000
+HEADER_TIMEOUT = 2  # seconds, for the header and body timeouts of `guarded`
 
 
 @pytest.fixture(scope="session")
@@ -101,7 +115,7 @@ def guarded(
     served_model: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[SimpleNamespace]:
     """Started as `cd service && bentoml serve` (no --host) with SERVING_API_TOKEN, a smaller
-    body limit and two workers: url, log, port, token."""
+    body limit, two workers and 2 s header and body timeouts: url, log, port, token."""
     log = tmp_path_factory.mktemp("guarded") / "serve.log"
     url, process = start_server(
         ".",
@@ -112,6 +126,8 @@ def guarded(
         SERVING_API_TOKEN=API_TOKEN,
         SERVING_MAX_BODY_BYTES=str(BODY_LIMIT),
         SERVING_WORKERS="2",
+        SERVING_HEADER_TIMEOUT=str(HEADER_TIMEOUT),
+        SERVING_BODY_TIMEOUT=str(HEADER_TIMEOUT),
     )
     yield SimpleNamespace(url=url, log=log, port=int(url.rsplit(":", 1)[1]), token=API_TOKEN)
     stop_server(process)
