@@ -7,6 +7,7 @@ follows the model.
 """
 
 import functools
+import logging
 import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -216,8 +217,13 @@ class Classifier:
         self.classifier = bentoml.sklearn.load_model(self.model)
         check_feature_order(self.classifier, NAMES)
         self.batcher = RowBatcher(self.probabilities, max_rows=MAX_RECORDS)
-        # Every prediction, for `python run.py monitor` (SERVING_LOG=off: none).
-        self.log = from_environment()
+        # Every prediction, for `python run.py monitor` (SERVING_LOG=off: none). A folder
+        # it cannot write (a read-only container) turns it off with a warning, not a crash.
+        try:
+            self.log = from_environment()
+        except OSError as error:
+            logging.getLogger("bentoml.serve").warning("inference log off: %s", error)
+            self.log = None
 
     def probabilities(self, matrix: Any) -> Any:
         return probabilities(self.classifier, matrix)
