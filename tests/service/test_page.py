@@ -10,6 +10,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
+# Locator assertions rather than wait_for_function: the page's Content-Security-Policy
+# forbids the eval that Playwright's in-page polling of a string predicate needs.
+from playwright.sync_api import expect
+
 from tests.browser import browser_page
 from tests.service.conftest import API_TOKEN
 
@@ -36,9 +40,7 @@ def show_a_prediction(page, url: str) -> None:
 
 
 def wait_for_error(page) -> str:
-    page.wait_for_function(
-        "document.getElementById('error').textContent.length > 0", timeout=10_000
-    )
+    expect(page.locator("#error")).not_to_be_empty(timeout=10_000)
     return page.inner_text("#error")
 
 
@@ -111,7 +113,7 @@ def test_the_form_shows_the_predicted_species_its_probabilities_and_version(serv
         page.click("#submit")
         assert "petal_width" in wait_for_error(page)
         fill_and_submit(page, SETOSA)
-        page.wait_for_function("document.getElementById('label').textContent === 'setosa'")
+        expect(page.locator("#label")).to_have_text("setosa")
         assert page.text_content("#error") == ""
 
 
@@ -202,9 +204,7 @@ def test_with_a_token_set_the_page_asks_for_it_once_and_again_when_refused(token
 
         page.fill("#token", "not-the-token")
         page.click("#token-submit")
-        page.wait_for_function(
-            "document.getElementById('auth-message').textContent.includes('not accepted')"
-        )
+        expect(page.locator("#auth-message")).to_contain_text("not accepted")
         assert page.is_visible("#token")
         assert page.query_selector("#petal_width") is None
 
@@ -322,7 +322,7 @@ def test_the_churn_form_predicts_with_an_empty_field_the_model_fills_in(churn_se
         # A region the model has not seen is still a region: the API takes it.
         fill_churn(page, {"region": "atlantis", "monthly_spend": "80.5", "tenure_months": ""})
         page.click("#submit")
-        page.wait_for_function("document.querySelectorAll('.bar').length === 2")
+        expect(page.locator(".bar")).to_have_count(2)
         page.wait_for_selector("#result:not([hidden])")
         assert page.text_content("#error") == ""
         assert sent[-1] == {
