@@ -25,7 +25,39 @@ export DVC_NO_ANALYTICS := 1
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: pyproject.toml uv.lock
+# .venv's Python is one that pyproject.toml's requires-python allows and, when PYTHON is given
+# (command line or environment), PYTHON's own: otherwise make stops with one line, since
+# `uv sync` would quietly rebuild .venv on another interpreter. Checked on every install; a
+# bare PYTHON name is looked up on the PATH make was given, not in .venv/bin (put first above).
+PYTHON_GIVEN := $(if $(filter file,$(origin PYTHON)),,1)
+
+.PHONY: python-check
+python-check:
+	@while [[ $$PATH == $(BIN):* ]]; do PATH=$${PATH#$(BIN):}; done; \
+	range=$$(sed -n 's/^requires-python = "\([^"]*\)".*/\1/p' pyproject.toml); \
+	low=$$(sed -n 's/.*>=\([0-9.]*\).*/\1/p' <<< "$$range"); \
+	below=$$(sed -n 's/.*<\([0-9.]*\).*/\1/p' <<< "$$range"); \
+	span="Python $$low to $${below%.*}.$$(( $${below##*.} - 1 )) (requires-python \"$$range\")"; \
+	version() { "$$@" -c 'import sys; print("%d.%d.%d" % tuple(sys.version_info[:3]))' 2>/dev/null; }; \
+	allowed() { printf '%s\n' "$$low" "$$1" | sort -VC && ! printf '%s\n' "$$below" "$$1" | sort -VC; }; \
+	if [ -n "$(PYTHON_GIVEN)" ] || ! [ -x $(BIN)/python ]; then \
+	  asked=$$(version $(PYTHON)); \
+	  if [ -z "$$asked" ]; then \
+	    echo "PYTHON=$(PYTHON) does not run (not installed, or a pyenv shim of an unselected version: give its full path); this project supports $$span" >&2; exit 1; fi; \
+	  if ! allowed "$$asked"; then \
+	    echo "PYTHON=$(PYTHON) is Python $$asked, which this project does not support: it supports $$span" >&2; exit 1; fi; \
+	fi; \
+	if [ -x $(BIN)/python ]; then \
+	  have=$$(version $(BIN)/python); \
+	  if [ -z "$$have" ]; then \
+	    echo "$(VENV)'s Python no longer runs: rm -rf $(VENV), then make install (this project supports $$span)" >&2; exit 1; fi; \
+	  if ! allowed "$$have"; then \
+	    echo "$(VENV) is on Python $$have, which this project does not support: it supports $$span; rm -rf $(VENV), then make install PYTHON=<one of them>" >&2; exit 1; fi; \
+	  if [ -n "$(PYTHON_GIVEN)" ] && [ "$${have%.*}" != "$${asked%.*}" ]; then \
+	    echo "$(VENV) is on Python $$have, not PYTHON=$(PYTHON)'s $$asked: rm -rf $(VENV) to rebuild it on $$asked, or leave PYTHON out" >&2; exit 1; fi; \
+	fi
+
+$(VENV)/.installed: pyproject.toml uv.lock | python-check
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	test -x $(BIN)/uv || { $(BIN)/python -m ensurepip --upgrade >/dev/null && \
 	  $(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION); }
