@@ -33,11 +33,16 @@ def default_body_limit(max_batch_rows: int, features: int) -> int:
     return max_batch_rows * features * BYTES_PER_VALUE + ENVELOPE_BYTES
 
 
-async def send_json(send: Send, status: int, body: dict[str, Any], **headers: str) -> None:
-    raw = json.dumps(body).encode()
+def json_start(status: int, raw: bytes, headers: dict[str, str]) -> Message:
+    """The response start of a JSON body `raw`, with `headers` added."""
     pairs = [(b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode())]
     pairs += [(key.encode(), value.encode()) for key, value in headers.items()]
-    await send({"type": "http.response.start", "status": status, "headers": pairs})
+    return {"type": "http.response.start", "status": status, "headers": pairs}
+
+
+async def send_json(send: Send, status: int, body: dict[str, Any], **headers: str) -> None:
+    raw = json.dumps(body).encode()
+    await send(json_start(status, raw, headers))
     await send({"type": "http.response.body", "body": raw})
 
 
@@ -154,10 +159,7 @@ class RequestGuard:
         otherwise get "connection reset" instead of the status."""
         named = {key.replace("_", "-"): value for key, value in headers.items()}
         raw = json.dumps({"error": error}).encode()
-        pairs = [(b"content-type", b"application/json"), (b"connection", b"close")]
-        pairs += [(b"content-length", str(len(raw)).encode())]
-        pairs += [(key.encode(), value.encode()) for key, value in named.items()]
-        await send({"type": "http.response.start", "status": status, "headers": pairs})
+        await send(json_start(status, raw, {"connection": "close", **named}))
         if scope["method"] in ("POST", "PUT", "PATCH") and not expects_continue(scope):
             await linger(receive)
         await send({"type": "http.response.body", "body": raw})

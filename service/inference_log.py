@@ -101,7 +101,8 @@ def segments(folder: Path, stream: str | None = None) -> list[Path]:
     return sorted(found, key=segment_key)
 
 
-def _running(pid: int) -> bool:
+def process_running(pid: int) -> bool:
+    """Whether `pid` is a live process (of any user) in this pid namespace."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -327,7 +328,7 @@ class InferenceLog:
             match = SEGMENT_NAME.match(path.name)
             newest[(match["stream"], int(match["pid"]))] = path
         open_elsewhere = {
-            path for (_, pid), path in newest.items() if pid != self._pid and _running(pid)
+            path for (_, pid), path in newest.items() if pid != self._pid and process_running(pid)
         }
         return [path for path in files if path not in mine and path not in open_elsewhere]
 

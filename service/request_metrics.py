@@ -18,6 +18,8 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
+from inference_log import process_running
+
 Scope = dict[str, Any]
 Message = dict[str, Any]
 
@@ -169,16 +171,7 @@ def metrics_folder_per_server() -> None:
 
     shared = Path(BentoMLContainer.bentoml_home.get()) / "prometheus_multiproc_dir"
     for folder in shared.glob("server-*"):
-        if not process_alive(folder.name.removeprefix("server-")):
+        pid = folder.name.removeprefix("server-")
+        if not (pid.isdigit() and process_running(int(pid))):
             shutil.rmtree(folder, ignore_errors=True)
     BentoMLContainer.prometheus_multiproc_dir.set(str(shared / f"server-{os.getpid()}"))
-
-
-def process_alive(pid: str) -> bool:
-    try:
-        os.kill(int(pid), 0)
-    except (ValueError, ProcessLookupError):
-        return False
-    except PermissionError:  # alive, another user's
-        return True
-    return True
