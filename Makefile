@@ -18,7 +18,7 @@ export DVC_NO_ANALYTICS := 1
 .DEFAULT_GOAL := help
 .PHONY: help init update docs docs-serve notebook install data data-add init-data run repro serve requirements bento bench bench-tools bench-scale bench-tabular bench-image profile test test-fast lint format clean \
 	stack stack-local stack-s3 stack-docker stack-kubernetes install-kubernetes podman-socket s3-server \
-	dvc-remote-s3 dashboard dashboard-stop models promote export-model new-project \
+	dvc-remote-s3 dashboard dashboard-stop models promote export-model monitor new-project \
 	base-image wheelhouse containerize run-image push-image registry manifests deploy \
 	create-infra destroy-infra
 
@@ -211,6 +211,13 @@ export-model: install ## Export production (or VERSION=N) into BentoML's store; 
 
 models: install ## List the model versions (VERSION=N: that version's whole story)
 	$(RUN) models $(if $(VERSION),--version $(VERSION))
+
+# The service's logged traffic against production's training data (docs/monitoring.md).
+# make turns the command's exit status 3 or 4 into 2: schedulers call .venv/bin/python.
+MONITOR_ARGS ?=
+
+monitor: install ## Compare the service's logged traffic with production's training data: retrain or not (MONITOR_ARGS=--retrain)
+	$(RUN) monitor $(MONITOR_ARGS)
 
 # Container image and cluster (docs/deployment.md).
 BACKEND ?= docker

@@ -15,12 +15,13 @@ from pipelines.command_line import (
     stop,
     warn,
 )
-from pipelines.project_paths import DEFAULT_CONFIG
+from pipelines.project_paths import DEFAULT_CONFIG, MONITORING_CONFIG
 from pipelines.zenml_startup import set_quiet_defaults
 
 set_quiet_defaults()  # before anything imports ZenML
 
 REPORTS = Path("reports")  # relative on purpose: reports go where the command is run
+RETRAINING_RECOMMENDED = 3  # the exit status of `monitor` that recommends retraining
 
 
 @click.group(invoke_without_command=True)
@@ -44,7 +45,7 @@ def cli(context: click.Context, config_path: Path, no_cache: bool) -> None:
         train(config_path, no_cache)
 
 
-def train(config_path: Path, no_cache: bool) -> None:
+def train(config_path: Path, no_cache: bool) -> dict:
     from deploy.export import export_after_training
     from pipelines.run_report import format_summary, serve_command_for, write_reports
     from pipelines.runner import RunStopped, run_training
@@ -58,6 +59,7 @@ def train(config_path: Path, no_cache: bool) -> None:
     summary["export"] = export_after_training(summary["model_name"], warn)
     summary["serve_command"] = serve_command_for(config_path)
     click.echo("\n" + format_summary(summary))
+    return summary
 
 
 @cli.command()
@@ -277,6 +279,96 @@ def init_data_command(
     for message in inference.warnings:
         warn(f"Warning: {message}")
     click.echo(format_summary(inference, written))
+
+
+@cli.command("monitor")
+@click.option(
+    "--config",
+    "monitoring_config",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=MONITORING_CONFIG,
+    show_default="configs/monitoring.yaml",
+    help="The monitoring settings: log, window, test level, retraining thresholds.",
+)
+@click.option(
+    "--log",
+    "source",
+    help="The inference log: a folder or s3://bucket/prefix [default: the config's `log`, "
+    "else where the service writes it].",
+)
+@click.option("--since", help="Rows logged since: 90m, 24h, 7d or a date/time (UTC).")
+@click.option("--last", type=click.IntRange(min=1), help="Only the newest N logged rows.")
+@click.option(
+    "--retrain",
+    is_flag=True,
+    help="When retraining is recommended, run the training pipeline (as `python run.py` "
+    "does) on the current DVC data; the promotion gate still decides.",
+)
+@click.pass_context
+def monitor_command(
+    context: click.Context,
+    monitoring_config: Path,
+    source: str | None,
+    since: str | None,
+    last: int | None,
+    retrain: bool,
+) -> None:
+    """Compare the service's logged traffic with the production version's training data:
+    drift per feature, predicted-class shift, live accuracy where feedback came; then
+    "retraining recommended because ..." or "no action".
+
+    \b
+    Exit status: 0 no action (or --retrain ran), 3 retraining recommended,
+    4 nothing (or too little) logged in the window, 1 or 2 as other commands.
+    \b
+    python run.py monitor --since 24h
+    python run.py monitor --log s3://bucket/inference-log --last 5000 --retrain
+    """
+    from datetime import datetime, timedelta, timezone
+
+    from pipelines.runner import RunStopped, log_source, read_logged_rows, run_monitoring
+    from service.inference_log import window_start
+    from steps.config_models import ConfigError, check_monitoring_config
+
+    try:
+        settings = check_monitoring_config(monitoring_config)
+    except ConfigError as error:
+        fail(f"\n{error}", status=2)
+    model_name = model_from(context, None)
+    if since is not None or last is not None:
+        try:
+            start = window_start(since) if since is not None else None
+        except ValueError as error:
+            raise click.BadParameter(str(error), param_hint="--since") from None
+    else:
+        hours = settings.window.since_hours
+        start = datetime.now(timezone.utc) - timedelta(hours=hours) if hours else None
+        last = settings.window.last_rows
+    try:
+        logged = read_logged_rows(
+            model_name, log_source(source or settings.log), start, last, settings.min_rows
+        )
+        quiet_expected_failures()
+        summary = run_monitoring(model_name, settings, logged)
+    except RunStopped as error:
+        stop(error)
+    from pipelines.run_report import format_monitoring_summary, write_monitoring_reports
+
+    page = write_monitoring_reports(summary, REPORTS)
+    click.echo("\n" + format_monitoring_summary(summary, page))
+    if not summary["report"]["decision"]["retrain"]:
+        return
+    if not retrain:
+        context.exit(RETRAINING_RECOMMENDED)
+    click.echo("\nRetraining (--retrain): the training pipeline on the current DVC data")
+    trained = train(context.find_root().params["config_path"], no_cache=False)
+    promoted = trained["promotion"]["promote"]
+    click.echo(
+        f"\nRetrained: {model_name} version {trained['model_version']} "
+        + ("promoted to production" if promoted else "not promoted")
+        + f" ({trained['promotion']['reason']}); production is version "
+        f"{trained['production_version']}"
+    )
 
 
 from deploy.cli import deploy_command, image_command  # noqa: E402  (light: no ZenML import)

@@ -11,6 +11,7 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parents[1]  # the folder holding run.py
 CONFIGS = PROJECT_ROOT / "configs"
 DEFAULT_CONFIG = CONFIGS / "training.yaml"  # run.py's --config
+MONITORING_CONFIG = CONFIGS / "monitoring.yaml"  # `run.py monitor --config`
 SERVICE_DIR = PROJECT_ROOT / "service"  # what the bento packs (service/bentofile.yaml)
 STEPS_DIR = PROJECT_ROOT / "steps"
 

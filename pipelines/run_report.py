@@ -148,13 +148,18 @@ def write_predictions(summary: dict[str, Any], output: Path) -> None:
 
 
 def format_batch_summary(summary: dict[str, Any], output: Path) -> str:
+    from steps.drift import describe_feature, method_line
+
     predictions, drift = summary["predictions"], summary["drift"]
     counts = predictions["predicted_label"].value_counts()
-    flagged = ", ".join(
-        f"{name} ({drift['features'][name]['test']} {drift['features'][name]['statistic']:.2f}, "
-        f"p={drift['features'][name]['p_value']:.1g})"
-        for name in drift["drifted_features"]
-    )
+    if not drift.get("tested", True):
+        verdict = drift["verdict"]
+    elif drift["drift"]:
+        verdict = "DRIFT in " + ", ".join(
+            describe_feature(name, drift["features"][name]) for name in drift["drifted_features"]
+        )
+    else:
+        verdict = "none detected"
     return "\n".join(
         [
             f"Run            {summary['run']}",
@@ -162,8 +167,7 @@ def format_batch_summary(summary: dict[str, Any], output: Path) -> str:
             f"Predicted      {len(predictions)} rows: "
             + ", ".join(f"{label} {count}" for label, count in counts.items()),
             f"Written to     {output}",
-            f"Drift          {'DRIFT in ' + flagged if drift['drift'] else 'none detected'}"
-            f" (a test per feature, p < {drift['p_value_threshold']})",
+            f"Drift          {verdict} ({method_line(drift)})",
         ]
     )
 
@@ -177,3 +181,44 @@ def serve_command_for(config_path: Path) -> str:
         return "make serve"
     shown = config.relative_to(PROJECT_ROOT) if config.is_relative_to(PROJECT_ROOT) else config
     return f"make serve CONFIG={shown}"
+
+
+def collect_monitoring_summary(run: Any) -> dict[str, Any]:
+    """What `python run.py monitor` reports, from the monitoring run's artifacts."""
+    steps = run.steps
+    return {
+        "run": run.name,
+        "report": _load(steps, "compare_traffic", "monitoring_report"),
+        "png": _load(steps, "compare_traffic", "monitoring_png"),
+        "html": str(_load(steps, "compare_traffic", "monitoring_view")),
+    }
+
+
+def write_monitoring_reports(summary: dict[str, Any], folder: Path) -> Path:
+    """reports/monitoring-<UTC time>.html and .png; the HTML's path."""
+    from datetime import datetime, timezone
+
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    page = folder / f"monitoring-{stamp}.html"
+    page.write_text(summary["html"])
+    summary["png"].save(page.with_suffix(".png"), format="PNG")
+    return page
+
+
+def format_monitoring_summary(summary: dict[str, Any], page: Path) -> str:
+    """The verdict comes last: "retraining recommended because …" or "no action"."""
+    from steps.monitoring import summary_lines
+
+    report = summary["report"]
+    *lines, verdict = summary_lines(report)
+    return "\n".join(
+        [
+            f"Run            {summary['run']}",
+            f"Model          {report['model']} version {report['production_version']} (production)",
+            *lines,
+            f"Report         {page} and {page.with_suffix('.png').name}; monitoring_view "
+            "in the dashboard",
+            verdict,
+        ]
+    )

@@ -333,3 +333,121 @@ def run_batch_inference(input_path: Path, model_name: str) -> dict[str, Any]:
         stopped.production_unchanged = False
         raise stopped from None
     return collect_batch_summary(run)
+
+
+NOTHING_TO_MONITOR = 4  # the exit status of `monitor` with no (or too little) traffic
+
+
+def log_source(configured: str | None) -> str:
+    """Where `monitor` reads the log: --log or the config's `log:`, else where the service
+    writes it (SERVING_LOG_S3, SERVING_LOG_DIR, BENTOML_HOME/inference_log)."""
+    import os
+
+    from service.inference_log import LOG_S3_VARIABLE, default_log_dir
+
+    return configured or os.environ.get(LOG_S3_VARIABLE) or str(default_log_dir())
+
+
+@dataclass(frozen=True)
+class LoggedRows:
+    """The model's logged rows in the window, every feedback row since, unreadable lines."""
+
+    source: str
+    window: str
+    rows: list[dict[str, Any]]
+    feedback: list[dict[str, Any]]
+    skipped: int
+
+
+def read_logged_rows(
+    model_name: str, source: str, since: datetime | None, last: int | None, min_rows: int
+) -> LoggedRows:
+    """Read the log before ZenML starts (the standard library only), so "nothing logged"
+    is quick; RunStopped (status 4) when there is nothing, or too little, to judge."""
+    from service.inference_log import describe_window, read_log
+
+    window = describe_window(since, last)
+    try:
+        read = read_log(source, "predictions", since=since)
+        feedback = read_log(source, "feedback", since=since)
+    except Exception as error:  # an S3 error, a folder we may not read: say which
+        raise RunStopped(
+            f"Monitoring not started: cannot read the inference log at {source}: "
+            f"{type(error).__name__}: {error}"
+        ) from None
+    rows = [row for row in read.rows if row.get("model") == model_name]
+    if last is not None:
+        rows = rows[-last:]
+    if not rows:
+        others = sorted({str(row.get("model")) for row in read.rows})
+        note = f" ({len(read.rows)} rows of other models: {', '.join(others)})" if others else ""
+        raise RunStopped(
+            f"Nothing logged for {model_name} {window} in {source}{note}: no verdict. Is "
+            "the service logging there (SERVING_LOG_DIR, SERVING_LOG_S3; docs/monitoring.md)?",
+            status=NOTHING_TO_MONITOR,
+        )
+    if len(rows) < min_rows:
+        raise RunStopped(
+            f"Too few rows ({len(rows)} < {min_rows}) to test drift: {model_name} has "
+            f"{len(rows)} logged rows {window} in {source} (min_rows in the monitoring config).",
+            status=NOTHING_TO_MONITOR,
+        )
+    return LoggedRows(source, window, rows, feedback.rows, read.skipped + feedback.skipped)
+
+
+def run_monitoring(model_name: str, settings: Any, logged: LoggedRows) -> dict[str, Any]:
+    """Check production, stage the logged rows, run the monitoring pipeline; its report.
+
+    `settings` is configs/monitoring.yaml (steps.config_models.MonitoringConfig).
+    """
+    from pipelines.model_registry import (
+        ModelUnavailable,
+        no_production,
+        production_unavailable,
+        production_version,
+        reachable_classifier,
+    )
+    from pipelines.zenml_startup import trim_startup
+
+    check_before_run("Monitoring")
+    trim_startup()
+    production = production_version(model_name)
+    if production is None:
+        raise RunStopped(no_production(model_name), production_unchanged=False)
+    try:
+        reachable_classifier(production)
+    except ModelUnavailable as error:
+        raise RunStopped(production_unavailable(error), production_unchanged=False) from None
+
+    from zenml import Model, save_artifact
+    from zenml.enums import ModelStages
+
+    from pipelines.monitoring import monitoring_pipeline
+    from pipelines.run_report import collect_monitoring_summary
+    from steps.monitoring import feedback_frame, traffic_frame
+
+    features = list(production.run_metadata["dataset"]["features"])
+    settings_for_run = stack_settings("Monitoring", unchanged=False)
+    traffic = save_artifact(traffic_frame(logged.rows, features), name="monitoring_traffic")
+    feedback = save_artifact(feedback_frame(logged.feedback), name="monitoring_feedback")
+    run_name = unique_run_name("monitoring")
+    options: dict[str, Any] = {
+        "model": Model(name=model_name, version=ModelStages.PRODUCTION),
+        "run_name": run_name,
+    }
+    if settings_for_run:
+        options["settings"] = settings_for_run
+    configured = monitoring_pipeline.with_options(**options)
+    try:
+        run = configured(
+            traffic_id=traffic.id,
+            feedback_id=feedback.id,
+            settings=settings.model_dump(),
+            window=f"{logged.window} in {logged.source}",
+            skipped_lines=logged.skipped,
+        )
+    except Exception as error:
+        stopped = explain_failure("Monitoring", run_name, error)
+        stopped.production_unchanged = False
+        raise stopped from None
+    return collect_monitoring_summary(run)

@@ -495,3 +495,74 @@ def configured_model_name(path: str | Path) -> str:
         raise ConfigError(
             f"{path}: needs `model: name:`, the model to version and serve"
         ) from error
+
+
+# --- configs/monitoring.yaml ------------------------------------------------------------
+
+
+class MonitoringWindow(_Strict):
+    """Which logged rows `monitor` reads: those of the last `since_hours`, and of them the
+    newest `last_rows` (either may be null; `--since` / `--last` replace both)."""
+
+    since_hours: float | None = Field(default=24, gt=0)
+    last_rows: int | None = Field(default=None, ge=1)
+
+
+class DriftSettings(_Strict):
+    alpha: float = Field(
+        default=0.05, gt=0, lt=1, description="false discovery rate (Benjamini-Hochberg)"
+    )
+
+
+class RetrainThresholds(_Strict):
+    """When `monitor` recommends retraining; any one reason is enough."""
+
+    drifted_features: int | None = Field(
+        default=1, ge=1, description="at least this many drifted features (null: drift alone never)"
+    )
+    class_shift: bool = Field(
+        default=True, description="the predicted classes' shares moved (chi-square p < alpha)"
+    )
+    accuracy_below: float | None = Field(
+        default=None, ge=0, le=1, description="production's live accuracy under this (null: off)"
+    )
+    accuracy_drop: float | None = Field(
+        default=0.1,
+        gt=0,
+        le=1,
+        description="production's live accuracy this much under its test accuracy (null: off)",
+    )
+    min_feedback_rows: int = Field(
+        default=100, ge=1, description="the fewest rows with feedback that judge live accuracy"
+    )
+
+
+class MonitoringConfig(_Strict):
+    """configs/monitoring.yaml: where the log is, which rows, how to test, when to retrain."""
+
+    log: str | None = Field(
+        default=None,
+        description="a folder or s3://bucket/prefix (null: where the service writes, "
+        "SERVING_LOG_S3, SERVING_LOG_DIR or BENTOML_HOME/inference_log)",
+    )
+    window: MonitoringWindow = Field(default_factory=MonitoringWindow)
+    min_rows: int = Field(default=100, ge=2, description="fewer logged rows: no verdict")
+    drift: DriftSettings = Field(default_factory=DriftSettings)
+    retrain_when: RetrainThresholds = Field(default_factory=RetrainThresholds)
+
+
+def check_monitoring_config(path: str | Path) -> MonitoringConfig:
+    """configs/monitoring.yaml validated, each bad entry named by its place in the file."""
+    try:
+        raw = yaml.safe_load(Path(path).read_text()) or {}
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML: {error}") from error
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: needs a mapping (see configs/monitoring.yaml)")
+    try:
+        return MonitoringConfig(**raw)
+    except ValidationError as error:
+        lines = [
+            f"  - {'.'.join(str(part) for part in e['loc'])}: {e['msg']}" for e in error.errors()
+        ]
+        raise ConfigError(f"{path}: invalid configuration:\n" + "\n".join(lines)) from None

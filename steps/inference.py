@@ -13,7 +13,7 @@ from zenml.types import HTMLString
 from service.contract import predicted_labels
 from steps.config_models import DatasetSpec, ReadOptions
 from steps.data import file_md5, first_row, read_dataset
-from steps.drift import drift_html, drift_report
+from steps.drift import DEFAULT_ALPHA, DEFAULT_MIN_ROWS, drift_html, drift_report
 from steps.validation import validate_dataset
 
 
@@ -103,16 +103,21 @@ def predict(
 
 @step
 def detect_drift(
-    reference: pd.DataFrame, features: pd.DataFrame, p_value_threshold: float
+    reference: pd.DataFrame,
+    features: pd.DataFrame,
+    alpha: float = DEFAULT_ALPHA,
+    min_rows: int = DEFAULT_MIN_ROWS,
 ) -> tuple[Annotated[dict[str, Any], "drift_report"], Annotated[HTMLString, "drift_view"]]:
-    """Compare each feature of the input with the training data (a KS test per feature).
+    """Compare each feature of the input with the training data (steps/drift.py).
 
     Takes: `reference`, the production version's training split; the validated features;
-    the p-value below which a feature counts as drifted.
-    Gives: `drift_report`, per feature the KS statistic, p-value and means, plus the
-    verdict; `drift_view`, the same as an HTML table for the dashboard.
+    `alpha`, the false discovery rate of the Benjamini-Hochberg correction; `min_rows`,
+    the fewest input rows that get a verdict.
+    Gives: `drift_report`, per feature the test (KS or chi-square), statistic, p-value,
+    adjusted p-value and typical values, plus the verdict ("too few rows" below
+    `min_rows`); `drift_view`, the same as an HTML table for the dashboard.
     """
-    report = drift_report(reference, features, list(features.columns), p_value_threshold)
+    report = drift_report(reference, features, list(features.columns), alpha, min_rows)
     log_metadata({"drift": report})  # on the run, beside the artifact
     view = HTMLString(drift_html(report))
     return report, view

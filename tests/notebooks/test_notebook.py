@@ -61,6 +61,21 @@ def shown_images(cell) -> list[Image.Image]:
     ]
 
 
+def run_notebook(**values: str) -> dict[str, nbformat.NotebookNode]:
+    """Execute the notebook as Jupyter would, `values` set after its parameters cell; its
+    tagged cells, with their outputs."""
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    settings_cell(notebook, **values)
+    client = NotebookClient(
+        notebook,
+        kernel_name="python3",
+        timeout=180,
+        resources={"metadata": {"path": str(NOTEBOOK.parent)}},  # where Jupyter starts it
+    )
+    client.execute()
+    return tagged(notebook)
+
+
 def settings_cell(notebook, **values: str) -> int:
     """Insert a cell setting `values` after the one tagged `parameters`; its index."""
     parameters = next(
@@ -109,6 +124,9 @@ def test_notebook_shows_versions_plots_and_the_service(served_model, tmp_path):
         matrix = shown_text(cells["confusion-matrix"])
         assert "predicted" in matrix and "true" in matrix, matrix
 
+        assert shown_text(cells["live-metrics"]).strip() == (
+            f"No monitoring run of {served_model} yet: `python run.py monitor` makes one."
+        )
         assert shown_text(cells["service"]).strip() == (
             f"The service is not running at {nobody_listens}: start it with `make serve`, "
             "then run this cell again."
@@ -134,4 +152,12 @@ def test_notebook_shows_versions_plots_and_the_service(served_model, tmp_path):
 def test_notebook_cells_are_tagged_for_the_tests():
     """The slow test finds what the user sees by these tags: renaming one must fail fast."""
     tags = set(tagged(nbformat.read(NOTEBOOK, as_version=4)))
-    assert {"parameters", "runs", "versions", "metrics-plot", "confusion-matrix", "service"} <= tags
+    assert {
+        "parameters",
+        "runs",
+        "versions",
+        "metrics-plot",
+        "confusion-matrix",
+        "live-metrics",
+        "service",
+    } <= tags
