@@ -16,7 +16,7 @@ export PATH := $(BIN):$(PATH)
 export DVC_NO_ANALYTICS := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help init update docs docs-serve notebook install data data-add init-data run repro serve requirements bento bench bench-tools bench-scale bench-tabular bench-image profile test test-fast lint format clean \
+.PHONY: help init update docs docs-serve notebook install data data-add init-data run repro serve requirements bento bench bench-tools bench-serving bench-scale bench-tabular bench-image profile test test-fast lint format clean \
 	stack stack-local stack-s3 stack-docker stack-kubernetes install-kubernetes podman-socket s3-server \
 	dvc-remote-s3 dashboard dashboard-stop models promote export-model monitor new-project \
 	base-image wheelhouse containerize run-image push-image registry manifests deploy \
@@ -128,6 +128,9 @@ bench: install bench-tools ## Benchmarks against baselines; writes benchmarks/RE
 	BENCH_QUICK=$(QUICK) python -m benchmarks.run_benchmarks
 	BENCH_QUICK=$(QUICK) python -m benchmarks.serving_hostile
 	BENCH_QUICK=$(QUICK) python -m benchmarks.image_build
+
+bench-serving: install bench-tools ## Only serving, with hey: the service against FastAPI + uvicorn, its inference log on against off; writes benchmarks/RESULTS-serving.md (QUICK=1: short)
+	BENCH_QUICK=$(QUICK) python -m benchmarks.bench_serving
 
 bench-scale: install ## Training at 10,000,000 rows against a plain sklearn script (about 45 minutes); writes benchmarks/RESULTS-scale.md
 	python -m benchmarks.bench_scale

@@ -54,6 +54,7 @@ def load(url: str, requests: int, concurrency: int) -> dict[str, float]:
     A request answered with another status than 200, or failed at the socket, is counted
     in `failed`; hey's figures cover all requests.
     """
+    requests -= requests % concurrency  # hey sends whole rounds of `concurrency` requests
     with tempfile.NamedTemporaryFile("w", suffix=".json") as body:
         json.dump({"records": [ROW]}, body)
         body.flush()

@@ -51,6 +51,7 @@ REQUIRED_KEYS = {
     "predictions": ("request_id", "row", "time", "model_version", "features", "label"),
     "feedback": ("feedback_for", "row", "time", "label"),
 }
+GATHER_SECONDS = 0.05  # the writer thread's pause between drains of the queue
 RECENT_IDS = 200_000  # request ids `knows` answers from memory
 SEGMENT_NAME = re.compile(
     r"^(?P<stream>predictions|feedback)-(?P<stamp>\d{8}T\d{6})-(?P<pid>\d+)-(?P<seq>\d+)\.jsonl$"
@@ -210,6 +211,9 @@ class InferenceLog:
             _logger.warning("inference log: could not trim %s: %s", self.folder, error)
         while True:
             batch = [self._queue.get()]
+            # Gather for a moment: a wake-up per request would take the GIL from the
+            # event loop a thousand times a second under load.
+            time.sleep(GATHER_SECONDS)
             while True:
                 try:
                     batch.append(self._queue.get_nowait())

@@ -1,5 +1,6 @@
-"""`python run.py monitor` end to end, on a trained churn model and logs written through the
-service's own writer (service/inference_log.py): no action, drift and a vanished category
+"""`python run.py monitor` end to end, on a trained churn model: traffic like the training
+data sent to the served model (`bentoml serve`, with feedback), shifted traffic written by
+the service's own log writer (service/inference_log.py): no action, drift and a vanished category
 named (exit 3), nothing or too little logged (exit 4), the documented cron line, and
 `--retrain` making a new model version. One model for the module, trained once."""
 
@@ -11,6 +12,7 @@ import shlex
 import subprocess
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pandas as pd
 import pytest
@@ -22,6 +24,7 @@ from service.contract import predicted_labels
 from service.inference_log import InferenceLog
 from tests.helpers import REPO, run_cli
 from tests.notebooks.test_notebook import run_notebook, shown_text
+from tests.service.conftest import start_server, stop_server
 from tests.steps.test_drift import FEATURES, churn_frame
 from tests.tabular_data import churn_config
 
@@ -53,9 +56,10 @@ def production():
     return Client().get_model_version(MODEL, ModelStages.PRODUCTION)
 
 
-def write_log(folder: Path, frame: pd.DataFrame, feedback: int = 0) -> pd.DataFrame:
-    """Each row as one request, labelled by the production model as the service would;
-    true labels for the first `feedback` rows. The frame, with `predicted`."""
+def write_log(folder: Path, frame: pd.DataFrame) -> pd.DataFrame:
+    """Each row as one request, labelled by the production model as the service would,
+    written by the service's own log writer (quicker than serving it). The frame, with
+    `predicted`."""
     classifier = production().get_artifact("classifier").load()
     classes = [str(label) for label in classifier.classes_]
     labels, _ = predicted_labels(classifier.predict_proba(frame[FEATURES]), classes)
@@ -67,10 +71,31 @@ def write_log(folder: Path, frame: pd.DataFrame, feedback: int = 0) -> pd.DataFr
         log.log_predictions(
             f"t{index}", "predict", MODEL, version, [features], [row["predicted"]], [{}]
         )
-    for index in range(feedback):
-        log.log_feedback(f"t{index}", 0, frame["churned"].iloc[index])
     log.close()
     return frame
+
+
+def served_log(folder: Path, frame: pd.DataFrame, feedback: int, work: Path) -> pd.DataFrame:
+    """Each row as one POST /predict to the production model served by `bentoml serve`
+    (its inference log in `folder`), and POST /feedback with the true label for the first
+    `feedback` rows; the server stopped (its log closed). The frame, with `predicted`."""
+    url, server = start_server(
+        ".", REPO / "service", work / "serve.log", SERVING_MODEL=MODEL, SERVING_LOG_DIR=str(folder)
+    )
+    predicted = []
+    try:
+        with httpx.Client(base_url=url, timeout=30) as client:
+            for index, row in enumerate(frame.to_dict("records")):
+                features = {name: (None if pd.isna(row[name]) else row[name]) for name in FEATURES}
+                answer = client.post("/predict", json={"records": [features]})
+                assert answer.status_code == 200, answer.text
+                predicted.append(answer.json()["predictions"][0]["label"])
+                if index < feedback:
+                    truth = {"request_id": answer.json()["request_id"], "label": row["churned"]}
+                    assert client.post("/feedback", json=truth).status_code == 200
+    finally:
+        stop_server(server)
+    return frame.assign(predicted=predicted)
 
 
 def shifted(rows: int, seed: int, reference: pd.DataFrame) -> pd.DataFrame:
@@ -86,7 +111,8 @@ def monitor(config: Path, *args: str, cwd: Path, env: dict | None = None):
 
 
 def test_traffic_like_the_training_data_means_no_action(config, tmp_path):
-    frame = write_log(tmp_path / "log", churn_frame(400, seed=21), feedback=200)
+    """Traffic drawn from the training distribution, sent to the served model."""
+    frame = served_log(tmp_path / "log", churn_frame(400, seed=21), 200, tmp_path)
     result = monitor(config, "--log", str(tmp_path / "log"), cwd=tmp_path)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     lines = result.stdout.strip().splitlines()
