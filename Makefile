@@ -224,6 +224,8 @@ monitor: install ## Compare the service's logged traffic with production's train
 
 # Container image and cluster (docs/deployment.md).
 BACKEND ?= docker
+# run-image and push-image use the tool that built the image unless BACKEND is given.
+BACKEND_GIVEN = $(if $(filter file,$(origin BACKEND)),,--backend $(BACKEND))
 REGISTRY ?=
 REGISTRY_PORT ?= 5000
 TLS_VERIFY ?= true
@@ -242,11 +244,11 @@ containerize: install ## Bento of the production model as an OCI image (BACKEND=
 	$(RUN) image build --backend $(BACKEND) $(if $(OFFLINE),--wheelhouse $(WHEELHOUSE))
 
 run-image: install ## Run the newest image on 127.0.0.1:PORT (3000; HOST=0.0.0.0 for every interface) in the foreground
-	python run.py image run --backend $(BACKEND) --port $(PORT) $(if $(HOST),--host $(HOST))
+	python run.py image run $(BACKEND_GIVEN) --port $(PORT) $(if $(HOST),--host $(HOST))
 
 push-image: install ## Push the newest image: make push-image REGISTRY=host:port/path [TLS_VERIFY=false]
 	@test -n "$(REGISTRY)" || { echo "Set REGISTRY, e.g. make push-image REGISTRY=localhost:5000/iris"; exit 1; }
-	python run.py image push $(REGISTRY) --backend $(BACKEND) $(if $(filter false,$(TLS_VERIFY)),--no-tls-verify)
+	python run.py image push $(REGISTRY) $(BACKEND_GIVEN) $(if $(filter false,$(TLS_VERIFY)),--no-tls-verify)
 
 registry: install ## A throwaway local registry on 127.0.0.1:REGISTRY_PORT (5000), to try pushes
 	python run.py image registry --port $(REGISTRY_PORT)

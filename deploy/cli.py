@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from deploy.containers import BACKENDS, ImageError, build_dir
+from deploy.containers import BACKENDS, ImageError, build_dir, engine
 from pipelines.command_line import fail, model_from, model_option
 
 backend_option = click.option(
@@ -16,6 +16,13 @@ backend_option = click.option(
     default="docker",
     show_default=True,
     help="Container tool (buildah builds; its images run and push with podman).",
+)
+
+# run and push: the tool that built the image (build/image.json) unless one is named.
+built_backend_option = click.option(
+    "--backend",
+    type=click.Choice(BACKENDS),
+    help="Container tool [default: the one that built the image, from build/image.json].",
 )
 
 
@@ -71,7 +78,7 @@ def key_values(_context: click.Context, _param: click.Parameter, items: tuple[st
 
 
 @image_command.command("run")
-@backend_option
+@built_backend_option
 @click.option("--port", type=click.IntRange(1, 65535), default=3000, show_default=True)
 @click.option(
     "--host",
@@ -88,7 +95,7 @@ def key_values(_context: click.Context, _param: click.Parameter, items: tuple[st
     callback=key_values,
     help="A service setting, e.g. SERVING_WORKERS=2.",
 )
-def run_command(backend: str, port: int, host: str, settings: dict[str, str]) -> None:
+def run_command(backend: str | None, port: int, host: str, settings: dict[str, str]) -> None:
     """Run the newest built image in the foreground, on HOST:PORT (Ctrl-C stops and removes
     it). SERVING_API_TOKEN, when set here, is passed on by name: its value stays out of the
     image and of the command line."""
@@ -96,7 +103,11 @@ def run_command(backend: str, port: int, host: str, settings: dict[str, str]) ->
 
     try:
         record = read_record()
-        click.echo(f"Serving {record['image']} on http://{host}:{port} (Ctrl-C stops it)")
+        backend = backend or record["backend"]
+        click.echo(
+            f"Serving {record['image']} with {engine(backend)} on http://{host}:{port} "
+            "(Ctrl-C stops it)"
+        )
         exec_run(backend, record["image"], host, port, settings)
     except ImageError as error:
         fail(f"Image not run: {error}")
@@ -104,14 +115,15 @@ def run_command(backend: str, port: int, host: str, settings: dict[str, str]) ->
 
 @image_command.command("push")
 @click.argument("registry")
-@backend_option
+@built_backend_option
 @click.option("--tls-verify/--no-tls-verify", default=True, help="Off for a plain-HTTP registry.")
-def push_command(registry: str, backend: str, tls_verify: bool) -> None:
+def push_command(registry: str, backend: str | None, tls_verify: bool) -> None:
     """Tag the newest built image under REGISTRY (host:port/path) and push it."""
     from deploy.containers import push, read_record
 
     try:
-        reference = push(backend, read_record()["image"], registry, tls_verify)
+        record = read_record()
+        reference = push(backend or record["backend"], record["image"], registry, tls_verify)
     except ImageError as error:
         fail(f"Image not pushed: {error}")
     click.echo(f"Pushed {reference}")

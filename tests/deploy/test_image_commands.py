@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -22,6 +23,20 @@ def test_run_and_push_need_a_built_image(tmp_path):
         assert result.returncode == 1
         assert "No image built yet: run `make containerize` first." in result.stderr
     assert not (tmp_path / "image.json").exists()
+
+
+def test_run_and_push_use_the_tool_that_built_the_image(tmp_path):
+    """An image buildah built lives in podman's store: run and push go there unless told."""
+    record = {"image": "iris_classifier_service:not-built", "backend": "buildah"}
+    (tmp_path / "image.json").write_text(json.dumps(record))
+    ran = image(tmp_path, "run", "--port", "9")
+    assert "Serving iris_classifier_service:not-built with podman on " in ran.stdout
+    assert ran.returncode != 0 and "docker" not in ran.stderr.lower()
+    pushed = image(tmp_path, "push", "127.0.0.1:9/ml")
+    assert pushed.returncode == 1 and "docker" not in pushed.stderr.lower()
+    assert "podman" in pushed.stderr, pushed.stderr
+    told = image(tmp_path, "push", "127.0.0.1:9/ml", "--backend", "docker")
+    assert told.returncode == 1 and "docker" in told.stderr.lower(), told.stderr
 
 
 def test_run_settings_must_be_key_value(tmp_path):

@@ -113,7 +113,8 @@ def image(base: str, served_model: str, tmp_path_factory: pytest.TempPathFactory
 
 
 def start_image(image: dict, log: Path, **env: str) -> tuple[str, subprocess.Popen]:
-    """`make run-image` with the settings the source server of tests/service runs with."""
+    """`make run-image` with the settings the source server of tests/service runs with (no
+    backend named: the one that built the image, podman's store for podman and buildah)."""
     port = free_port()
     process = subprocess.Popen(
         [
@@ -121,8 +122,6 @@ def start_image(image: dict, log: Path, **env: str) -> tuple[str, subprocess.Pop
             "run.py",
             "image",
             "run",
-            "--backend",
-            "podman",
             "--port",
             str(port),
             "--env",
@@ -299,8 +298,6 @@ def test_push_then_pull_gives_the_same_digest(image, registry):
         "image",
         "push",
         f"{registry}/mlops",
-        "--backend",
-        "podman",
         "--no-tls-verify",
         cwd=REPO,
         timeout=300,
