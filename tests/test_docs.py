@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 import click
+import pytest
 
 from tests.helpers import REPO
 
@@ -210,6 +211,7 @@ def mentions(text: str, word: str) -> bool:
     return re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", text) is not None
 
 
+@pytest.mark.slow  # imports every module and scans the tree: seconds
 def test_the_scans_find_what_they_are_meant_to_find() -> None:
     """The discovery itself, on known cases, so an empty scan cannot pass the test below."""
     assert "help" in make_help_targets() and "docs-serve" in make_help_targets()
@@ -227,6 +229,7 @@ def test_the_scans_find_what_they_are_meant_to_find() -> None:
     assert {"stack.s3_server", "stack.dashboard", "stack.podman_socket"} <= modules.keys()
 
 
+@pytest.mark.slow  # imports every module and scans the tree: seconds
 def test_reference_names_every_target_command_option_and_variable() -> None:
     from run import cli
 

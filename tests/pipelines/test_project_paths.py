@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 
 from pipelines.project_paths import PROJECT_ROOT, resolve_project_path
@@ -34,6 +35,7 @@ def test_the_shipped_config_points_at_the_dvc_tracked_file():
     assert "data/raw/iris.csv" in (REPO / "dvc.yaml").read_text()
 
 
+@pytest.mark.slow  # run.py in a subprocess (ZenML's import): seconds
 def test_run_py_from_another_folder_looks_in_the_project(tmp_path):
     """A missing relative file is named where the run looked: under the project, not the cwd."""
     config = training_config(tmp_path, Path("data/raw/no-such-file.csv"), "iris_paths")

@@ -3,6 +3,8 @@
 import subprocess
 import sys
 
+import pytest
+
 from tests.helpers import REPO
 
 # An object that fails in __del__ the way an S3 file whose upload timed out does.
@@ -23,6 +25,7 @@ print("done")
 """
 
 
+@pytest.mark.slow  # a subprocess that imports ZenML: seconds
 def test_an_outage_met_again_in_garbage_collection_prints_no_traceback():
     result = subprocess.run(
         [sys.executable, "-c", GARBAGE_COLLECTED_FAILURE],
@@ -73,8 +76,6 @@ def test_opentelemetry_still_flushes_its_log_handler_in_a_new_thread():
 
 
 def test_under_dvc_the_config_must_train_on_the_data_dvc_tracks(tmp_path, monkeypatch):
-    import pytest
-
     from pipelines.runner import RunStopped, check_dvc_data
 
     (tmp_path / "params.yaml").write_text("config: configs/mine.yaml\ndata: data/raw/mine.csv\n")

@@ -139,6 +139,7 @@ def test_a_calibrated_svc_trains_without_deprecated_arguments(iris_csv):
     assert model.predict_proba(test[dataset.feature_names]).shape == (len(test), 3)
 
 
+@pytest.mark.slow  # run.py in a subprocess (ZenML's import): seconds
 def test_run_py_exits_2_naming_the_entry(tmp_path):
     config = shipped_config()
     config["parameters"]["candidates"]["k_nearest_neighbors"]["search_space"]["n_neighbors"] = [
