@@ -4,22 +4,24 @@ from __future__ import annotations
 
 import click
 
-from pipelines.command_line import fail, model_from, model_option
+from pipelines.command_line import fail, model_from, model_option, warn
 from stack.recipes import RECIPES
 
 
 @click.command("stack")
 @click.argument("name", required=False, type=click.Choice(RECIPES))
-def stack_command(name: str | None) -> None:
+@click.pass_context
+def stack_command(context: click.Context, name: str | None) -> None:
     """Show the active stack, or switch to stack NAME (registered first if needed).
 
     Switching twice changes nothing the second time. Settings come from environment
     variables or stack/settings.yaml (docs/stacks.md); credentials go into a ZenML secret.
+    Switching to a stack whose steps cannot read production (the --config's model) says so.
     """
     from stack.checks import StackUnavailable
     from stack.s3 import S3Unavailable
     from stack.settings import StackSettingsError
-    from stack.switch import describe_active, switch
+    from stack.switch import describe_active, production_out_of_reach, switch
 
     if name is not None:
         try:
@@ -30,6 +32,8 @@ def stack_command(name: str | None) -> None:
             click.echo(f"- {change}")
         if not changes:
             click.echo(f"Nothing changed: the {name} stack is registered and active.")
+        if reason := production_out_of_reach(name, model_from(context, None)):
+            warn(reason)
     click.echo("\n".join(describe_active()))
 
 

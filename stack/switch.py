@@ -179,6 +179,42 @@ def switch(name: str) -> list[str]:
     return changes + activate(zenml_stack_name(name))
 
 
+def production_out_of_reach(name: str, model_name: str) -> str | None:
+    """Why `name`'s runs cannot compare with production, when they cannot; else None.
+
+    The docker and kubernetes stacks run the promotion step in a container, which cannot
+    read a local artifact store (the client's disk): production kept there cannot be
+    loaded, so the first run on that stack is never promoted automatically.
+    """
+    from zenml.enums import ModelStages, StackComponentType
+
+    if name not in ("docker", "kubernetes"):
+        return None
+    client = _client()
+    try:
+        production = client.get_model_version(model_name, ModelStages.PRODUCTION)
+    except KeyError:
+        return None
+    artifact = production.get_artifact("classifier")
+    if artifact is None or artifact.artifact_store_id is None:
+        return None
+    try:
+        store = client.get_stack_component(
+            StackComponentType.ARTIFACT_STORE, artifact.artifact_store_id
+        )
+    except KeyError:
+        return None
+    if store.flavor_name != "local":
+        return None
+    return (
+        f"Production ({model_name} version {production.number}) is in the local artifact "
+        f"store ({store.configuration.get('path', '')}), which the {name} stack's step "
+        "containers cannot read: the first run there cannot be compared with it and will "
+        "not be promoted. To make the two comparable, promote that run's version by hand "
+        "(`python run.py promote N`, N as its summary says); later runs compare with it."
+    )
+
+
 def describe_active() -> list[str]:
     """The active stack and its components, as lines (secret references, never values)."""
     model = _client().active_stack_model
