@@ -179,18 +179,23 @@ def check_dvc_data(config_path: Path, dataset_path: str) -> None:
 
 
 def stack_settings(action: str, unchanged: bool) -> dict[str, Any]:
-    """The active stack's run settings; for steps in containers, the Docker API is asked first.
+    """The active stack's run settings; for steps in containers, the ZenML server and the
+    Docker API are asked first.
 
-    The switch checked it too, but a podman socket or Docker engine may have stopped since.
+    The switch checked both too, but the server (`make dashboard-stop`), a podman socket or
+    a Docker engine may have stopped since.
     """
+    from zenml.client import Client
+
     from pipelines.command_line import nothing_run
-    from stack.checks import StackUnavailable, check_docker_api
+    from stack.checks import StackUnavailable, check_docker_api, check_zenml_server
     from stack.images import pipeline_settings
     from stack.settings import StackSettingsError
 
     try:
         settings = pipeline_settings()
-        if settings:  # the step image is built through the Docker API (docker, kubernetes)
+        if settings:  # steps in containers (docker, kubernetes): image built via Docker API
+            check_zenml_server(Client().active_stack_model.name, then="run again")
             check_docker_api()
     except (StackSettingsError, StackUnavailable) as error:
         raise RunStopped(

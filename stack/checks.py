@@ -21,7 +21,7 @@ class StackUnavailable(Exception):
     """Something a stack needs does not answer; the message says what to start or set."""
 
 
-def check_zenml_server(stack: str) -> None:
+def check_zenml_server(stack: str, then: str = "switch again") -> None:
     """Steps outside the client process reach ZenML through a server, never the SQLite file.
 
     ZenML 0.98 itself refuses remote orchestrators on the embedded store, but only when a
@@ -46,7 +46,7 @@ def check_zenml_server(stack: str) -> None:
     raise StackUnavailable(
         f"The {stack} stack runs steps outside this process, and they reach ZenML through a "
         f"ZenML server; this client uses the embedded SQLite store. To fix: {how}, then "
-        "switch again."
+        f"{then}."
     )
 
 

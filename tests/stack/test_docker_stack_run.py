@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import REPO, model_config, run_cli, training_config
-from tests.stack.conftest import CONTAINER_TOOLS, require_tools
+from tests.stack.conftest import CONTAINER_TOOLS, require_tools, stop_zenml_server
 
 require_tools((*CONTAINER_TOOLS, "debootstrap"))
 if os.geteuid() != 0 and os.environ.get("IRIS_REQUIRE_CONTAINERS") != "1":
@@ -291,3 +291,19 @@ def test_a_step_runs_from_the_pulled_image_as_a_pod_would(env, registry, contain
     # A new run of the snapshot, left "running": only load_data ran, and it completed.
     (steps,) = json.loads(zenml_script(env, RUN_STEPS_OF, snapshot))
     assert steps == {"load_data": "completed"}
+
+
+def test_a_run_with_the_server_stopped_is_refused_in_one_message(env, container_state, iris_csv):
+    """`make dashboard-stop`, then `make run` on the docker stack: refused before any image
+    build or step, with what to do (last in the module: it stops the server)."""
+    stop_zenml_server(env)
+    config = training_config(container_state, iris_csv, MODEL)
+    before = len(step_containers(env))
+    result = run_cli("--config", str(config), cwd=container_state, env=env, timeout=300)
+    assert result.returncode == 1, (result.stdout + result.stderr)[-3000:]
+    assert "Training not started: The docker stack runs steps outside this process" in (
+        result.stderr
+    )
+    assert "`make dashboard`" in result.stderr and "then run again." in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr) < 1500, result.stderr
+    assert len(step_containers(env)) == before
