@@ -86,6 +86,9 @@ def docker_settings_values(
         # The lock already pins s3fs/boto3/kubernetes; ZenML would add them unpinned.
         "install_stack_requirements": False,
         "target_repository": repository,
+        # docker-py builds with rm=False unless told: through podman's Docker API each build
+        # then left buildah working containers (and their overlay mounts) behind.
+        "build_config": {"build_options": {"rm": True, "forcerm": True}},
     }
 
 

@@ -77,6 +77,15 @@ def step_containers(env: dict[str, str]) -> list[dict]:
     return json.loads(podman(env, "container", "inspect", *ids)) if ids else []
 
 
+def build_containers(env: dict[str, str]) -> set[str]:
+    """Working containers of image builds (buildah's), which `podman ps -a` does not list."""
+    result = subprocess.run(
+        ["buildah", "containers", "--quiet"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    return set(result.stdout.split())
+
+
 def step_name(container: dict) -> str:
     args = container["Args"]
     return args[args.index("--step_name") + 1]
@@ -161,11 +170,13 @@ def test_training_runs_every_step_in_a_container_without_the_clients_disk(
     env, container_state, base, iris_csv, report
 ):
     config = training_config(container_state, iris_csv, MODEL)
+    working = build_containers(env)
     started = time.time()
     result, wall = timed_run(env, container_state, "--config", str(config))
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-6000:]
     assert "Model version  1: PROMOTED to production" in result.stdout
+    assert build_containers(env) == working  # the step image's build left none behind
 
     run_name = re.search(r"^Run\s+(\S+)", result.stdout, re.MULTILINE).group(1)
     steps = json.loads(zenml_script(env, RUN_STEPS, run_name))
