@@ -81,10 +81,22 @@ def step_failure(run_name: str, raised: BaseException) -> StepFailure | None:
         kind, message = str(metadata["failure_type"]), str(metadata["failure"])
         outage = kind in OUTAGE_TYPES
     elif type(raised).__name__ == "ContainerError":
-        kind, message, outage = "error", "the step's container failed (see its logs)", False
+        kind, message, outage = "error", container_output_tail(raised), False
     else:
         kind, message, outage = type(raised).__name__, str(raised), is_expected(raised)
     return StepFailure(failed[0], kind, message, outage)
+
+
+def container_output_tail(error: BaseException, lines: int = 6) -> str:
+    """A step container's exit as a person reads it: docker's ContainerError holds the
+    container's whole output as bytes (kilobytes of escaped traceback); its last lines say
+    what failed."""
+    output = getattr(error, "stderr", None) or b""
+    text = output.decode("utf-8", "replace") if isinstance(output, bytes) else str(output)
+    tail = [line.rstrip() for line in text.splitlines() if line.strip()][-lines:]
+    status = getattr(error, "exit_status", "?")
+    shown = "".join(f"\n  {line[:300]}" for line in tail)
+    return f"the container exited with status {status}; its last lines:{shown or ' (none)'}"
 
 
 # What the failure hook records of an outage, by exception type name.
@@ -105,6 +117,8 @@ def explain_failure(action: str, run_name: str, error: BaseException) -> RunStop
     traceback; the failure hook's record is the same on every orchestrator.
     """
     failure = step_failure(run_name, error)
+    if failure is None and type(error).__name__ == "ContainerError":
+        return RunStopped(f"{action} failed in a step container: {container_output_tail(error)}")
     if failure is None:
         return RunStopped(f"{action} failed before any step ran: {type(error).__name__}: {error}")
     if failure.type == "DataValidationError":

@@ -100,3 +100,23 @@ def test_the_shipped_params_name_the_shipped_config_and_its_data():
     config = yaml.safe_load((REPO / params["config"]).read_text())
     assert config["parameters"]["dataset"]["path"] == params["data"]
     assert (REPO / f"{params['data']}.dvc").is_file()
+
+
+def test_a_step_containers_exit_is_its_last_lines_decoded():
+    """What docker's SDK raises when a step container fails: its output as bytes."""
+    from docker.errors import ContainerError
+
+    from pipelines.runner import container_output_tail
+
+    frame = '  File "/app/steps/promotion.py", line {}, in promote\n    résumé()\n'
+    traceback = "".join(frame.format(n) for n in range(200))
+    output = f"Traceback (most recent call last):\n{traceback}RuntimeError: store gone\n".encode()
+    error = ContainerError("c0ffee", 1, "python -m zenml.entrypoints", "localhost/steps", output)
+    assert len(str(error)) > 10_000 and "\\xc3\\xa9" in str(error)  # escaped bytes
+
+    tail = container_output_tail(error)
+    assert tail.startswith("the container exited with status 1; its last lines:")
+    lines = tail.splitlines()[1:]
+    assert len(lines) == 6 and lines[-1] == "  RuntimeError: store gone"
+    assert "résumé()" in tail and "\\x" not in tail
+    assert container_output_tail(ContainerError("c", 137, "x", "i", None)).endswith("(none)")
