@@ -18,7 +18,7 @@ export DVC_NO_ANALYTICS := 1
 .DEFAULT_GOAL := help
 .PHONY: help init update docs docs-serve notebook install data data-add init-data run repro serve requirements bento bench bench-tools bench-serving bench-scale bench-tabular bench-image profile test test-fast lint format clean \
 	stack stack-local stack-s3 stack-docker stack-kubernetes install-kubernetes podman-socket s3-server \
-	dvc-remote-s3 dashboard dashboard-stop models promote export-model monitor new-project \
+	dvc-remote-s3 dashboard dashboard-stop zenml-server models promote export-model monitor new-project \
 	base-image wheelhouse containerize run-image push-image registry manifests deploy \
 	create-infra destroy-infra
 
@@ -169,6 +169,7 @@ format: install ## Format the code with ruff
 STACK ?=
 S3_PORT ?= 9000
 DASHBOARD_PORT ?= 8237
+ZENML_SERVER_PORT ?= 8238
 PODMAN_SOCKET ?=
 
 stack: install ## Show the active ZenML stack, or switch: make stack STACK=s3
@@ -204,6 +205,9 @@ dashboard: install ## Start the local ZenML dashboard and print its URL (pipelin
 
 dashboard-stop: install ## Stop the local ZenML dashboard
 	python -m stack.dashboard stop
+
+zenml-server: install ## A ZenML server that counts as remote (the kubernetes stack's) on 127.0.0.1:ZENML_SERVER_PORT (8238) until Ctrl+C
+	python -m stack.zenml_server --port $(ZENML_SERVER_PORT)
 
 promote: install ## Make VERSION=N production by hand (a rollback, say) and export it for serving
 	@test -n "$(VERSION)" || { echo "Set VERSION, e.g. make promote VERSION=3 (make models lists them)"; exit 1; }

@@ -30,13 +30,22 @@ def check_zenml_server(stack: str, then: str = "switch again") -> None:
     from zenml.client import Client
     from zenml.enums import StoreType
 
-    if Client().zen_store.type == StoreType.REST:
+    store = Client().zen_store
+    if store.type == StoreType.REST and stack == "kubernetes" and store.is_local_store():
+        raise StackUnavailable(
+            f"The kubernetes stack needs a ZenML server that counts as remote; {store.url} "
+            "is the local one (`make dashboard`, `zenml login --local`), which ZenML refuses "
+            "for remote orchestrators when a run starts. Start `make zenml-server` and connect "
+            "to it as it prints (or `zenml login <url>` to your deployed server), then "
+            f"{then}."
+        )
+    if store.type == StoreType.REST:
         return
     if stack == "kubernetes":
         how = (
             "connect to a ZenML server the cluster's pods can reach with `zenml login <url>` "
-            f"(deploying one: {SERVER_DOCS}); `make dashboard` starts a local one, reachable "
-            "only from this machine"
+            f"(deploying one: {SERVER_DOCS}); `make zenml-server` starts one on this "
+            "machine's loopback, to try the path here"
         )
     else:
         how = (

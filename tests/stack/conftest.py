@@ -7,6 +7,7 @@ store: each module gets a fresh ZENML_CONFIG_PATH, passed to the `run.py` subpro
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from stack.s3_server import HOST, LOCAL_CREDENTIALS, start
-from tests.helpers import free_port
+from tests.helpers import REPO, free_port
 
 KUBECONFIG = """\
 apiVersion: v1
@@ -111,7 +112,6 @@ def podman_store(folder: Path) -> dict[str, str]:
 
 
 def zenml_cli(env: dict[str, str], *args: str, timeout: float = 300):
-    import subprocess
     import sys
 
     zenml = Path(sys.executable).with_name("zenml")
@@ -134,7 +134,6 @@ def stop_zenml_server(env: dict[str, str]) -> None:
 
 def start_registry(folder: Path):
     """Debian's docker-registry on a free loopback port; returns (host:port, process)."""
-    import subprocess
     import time
     import urllib.request
 
@@ -210,7 +209,6 @@ def podman_socket(container_state: Path, container_env: dict[str, str]) -> Itera
 def release_store(env: dict[str, str], folder: Path) -> None:
     """Empty the test's image store and undo the mount podman's overlay driver leaves on it,
     so the temporary folder can be removed."""
-    import subprocess
 
     for args in (["rm", "--all", "--force"], ["rmi", "--all", "--force"]):
         subprocess.run(["podman", *args], env=env, capture_output=True, timeout=300)
@@ -226,6 +224,42 @@ def zenml_server(container_env: dict[str, str]) -> Iterator[str]:
     url = start_zenml_server(container_env)
     yield url
     stop_zenml_server(container_env)
+
+
+def start_remote_server(home: Path) -> tuple[dict[str, str], subprocess.Popen]:
+    """`make zenml-server` on a free loopback port with its data in `home`: the settings
+    that connect a client to it (ZENML_STORE_URL and the API key it made), and its process."""
+    import sys
+    import time
+    import urllib.request
+
+    port = free_port()
+    home.mkdir(parents=True, exist_ok=True)
+    output = home.parent / f"{home.name}.out"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "stack.zenml_server", "--port", str(port), "--home", str(home)],
+        cwd=REPO,
+        stdout=output.open("w"),
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://{HOST}:{port}"
+    deadline = time.monotonic() + 180
+    while "Ctrl+C stops the server" not in output.read_text():  # printed once it is ready
+        assert process.poll() is None, output.read_text()[-3000:]
+        assert time.monotonic() < deadline, "the ZenML server was not ready in 3 minutes"
+        time.sleep(0.5)
+    urllib.request.urlopen(f"{url}/health", timeout=5).close()
+    key = (home / "client.key").read_text().strip()
+    return {"ZENML_STORE_URL": url, "ZENML_STORE_API_KEY": key}, process
+
+
+@pytest.fixture(scope="module")
+def remote_server(container_state: Path) -> Iterator[dict[str, str]]:
+    """A ZenML server that counts as remote (`make zenml-server`): its client settings."""
+    settings, process = start_remote_server(container_state / "zenml-server")
+    yield settings
+    process.terminate()
+    process.wait(timeout=60)
 
 
 @pytest.fixture(scope="module")

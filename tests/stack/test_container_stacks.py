@@ -103,9 +103,27 @@ def test_the_docker_stack_registers_once_through_podmans_socket(env, zenml_serve
     assert "Traceback" not in output
 
 
-def test_a_wrong_kubeconfig_context_is_refused_before_anything_is_registered(
+def test_the_kubernetes_stack_refuses_the_local_server_naming_the_one_it_needs(
     env, zenml_server, podman_socket, registry
 ):
+    """`make dashboard`'s server counts as local: ZenML would refuse the run at submission."""
+    before = registered(env)
+    k8s = kubernetes_env(env, registry, "team-cluster") | {"DOCKER_HOST": podman_socket}
+    code, output = cli(k8s, "stack", "kubernetes")
+    assert code == 1
+    assert (
+        f"Stack not changed: The kubernetes stack needs a ZenML server that counts as remote; "
+        f"{zenml_server} is the local one"
+    ) in output
+    assert "Start `make zenml-server` and connect to it as it prints" in output
+    assert "Traceback" not in output
+    assert registered(env) == before
+
+
+def test_a_wrong_kubeconfig_context_is_refused_before_anything_is_registered(
+    env, remote_server, podman_socket, registry
+):
+    env = env | remote_server
     before = registered(env)
     wrong = kubernetes_env(env, registry, "prod") | {"DOCKER_HOST": podman_socket}
     code, output = cli(wrong, "stack", "kubernetes")
@@ -124,8 +142,9 @@ def test_a_wrong_kubeconfig_context_is_refused_before_anything_is_registered(
 
 
 def test_the_kubernetes_stack_registers_with_a_context_a_registry_and_a_server(
-    env, zenml_server, podman_socket, registry
+    env, remote_server, podman_socket, registry
 ):
+    env = env | remote_server  # `make zenml-server`'s, which counts as remote
     right = kubernetes_env(env, registry, "team-cluster") | {"DOCKER_HOST": podman_socket}
     code, output = cli(right, "stack", "kubernetes")
     assert code == 0, output
@@ -134,7 +153,7 @@ def test_the_kubernetes_stack_registers_with_a_context_a_registry_and_a_server(
     assert "Active stack: kubernetes" in output
     now = registered(env)
     assert now["active"] == "kubernetes"
-    assert {"docker", "kubernetes", "s3"} - set(now["stacks"]) == {"s3"}
+    assert {"docker", "kubernetes", "s3"} & set(now["stacks"]) == {"kubernetes"}  # its own store
 
     code, output = cli(env, "stack", "local")
     assert code == 0, output
