@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import click
@@ -65,13 +66,54 @@ def wait_until_up(socket: Path, process: subprocess.Popen, timeout: float = 30) 
             time.sleep(0.2)
 
 
-def start(socket: Path, env: dict[str, str] | None = None, log: Path | None = None):
-    """Podman's API service on `socket`; returns the process, which the caller stops."""
+def plain_http_registries() -> list[str]:
+    """The hosts of the docker and kubernetes stacks' registries that speak plain HTTP:
+    loopback ones, and those the settings mark insecure (IRIS_*_REGISTRY_INSECURE)."""
+    from stack.checks import is_loopback
+    from stack.settings import StackSettingsError, docker_settings, kubernetes_settings
+
+    hosts = []
+    for settings in (docker_settings, kubernetes_settings):
+        try:
+            chosen = settings()
+        except StackSettingsError:  # that stack is not set up here
+            continue
+        uri = chosen.registry_uri
+        if uri and (chosen.registry_insecure or is_loopback(uri)):
+            hosts.append(uri.split("://", 1)[-1].split("/", 1)[0])
+    return sorted(set(hosts))
+
+
+def registries_conf(folder: Path, hosts: list[str], env: dict[str, str]) -> Path:
+    """The registries.conf podman would read, plus `insecure = true` for each of `hosts`.
+
+    Podman's Docker API pushes over HTTPS unless registries.conf marks the registry
+    insecure, and reads that file only when it starts: so the service gets its own copy.
+    """
+    base = Path(env.get("CONTAINERS_REGISTRIES_CONF") or "/etc/containers/registries.conf")
+    text = base.read_text() if base.is_file() else ""
+    added = [f'[[registry]]\nlocation = "{host}"\ninsecure = true\n' for host in hosts]
+    path = folder / "registries.conf"
+    path.write_text("\n".join([text.rstrip(), *added]).lstrip() + "\n")
+    return path
+
+
+def start(
+    socket: Path,
+    env: dict[str, str] | None = None,
+    log: Path | None = None,
+    plain_http: Sequence[str] = (),
+):
+    """Podman's API service on `socket`, pushing to the `plain_http` registries (host:port)
+    over HTTP; returns the process, which the caller stops."""
     if shutil.which("podman") is None:
         raise PodmanMissing("podman is not installed (Debian: apt-get install podman).")
     if not socket.parent.exists():
         socket.parent.mkdir(mode=0o700, parents=True)
     socket.unlink(missing_ok=True)  # left by a service that was killed
+    env = dict(os.environ if env is None else env)
+    if plain_http:
+        env["CONTAINERS_REGISTRIES_CONF"] = str(registries_conf(socket.parent, plain_http, env))
     output = log.open("w") if log else subprocess.DEVNULL
     process = subprocess.Popen(
         service_command(socket), env=env, stdout=output, stderr=subprocess.STDOUT
@@ -98,11 +140,14 @@ def main(socket: Path | None) -> None:
     socket = (socket or default_socket()).absolute()
     try:
         with ForwardedSignals() as signals:
+            plain_http = plain_http_registries()
             try:
-                signals.watch(start(socket))
+                signals.watch(start(socket, plain_http=plain_http))
             except PodmanMissing as error:
                 fail(f"Error: {error}")
             click.echo(f"Podman's Docker-compatible API on {docker_host(socket)}.")
+            if plain_http:
+                click.echo(f"It pushes to {', '.join(plain_http)} over plain HTTP.")
             click.echo("In the shell where you switch stacks and run pipelines:\n")
             click.echo(f"  export DOCKER_HOST={docker_host(socket)}")
             click.echo("  make stack-docker\n\nCtrl+C stops it.")
