@@ -334,24 +334,38 @@ def run_batch_inference(input_path: Path, model_name: str) -> dict[str, Any]:
 
     settings = stack_settings("Prediction", unchanged=False)
     staged = stage(input_path, BATCH_INPUT, "Prediction")
+    run = run_on_production(
+        "Prediction",
+        batch_inference_pipeline,
+        model_name,
+        settings,
+        input_file_id=staged.artifact_id,
+        input_path=str(input_path),
+    )
+    return collect_batch_summary(run)
+
+
+def run_on_production(
+    action: str, pipeline: Any, model_name: str, run_settings: dict[str, Any], **inputs: Any
+) -> Any:
+    """Run `pipeline` on `model_name`'s production version with the stack's `run_settings`;
+    a failure becomes one RunStopped message (production is never changed by these runs)."""
     from zenml import Model
     from zenml.enums import ModelStages
 
-    run_name = unique_run_name("batch_inference")
+    run_name = unique_run_name(pipeline.name)
     options: dict[str, Any] = {
         "model": Model(name=model_name, version=ModelStages.PRODUCTION),
         "run_name": run_name,
     }
-    if settings:
-        options["settings"] = settings
-    configured = batch_inference_pipeline.with_options(**options)
+    if run_settings:
+        options["settings"] = run_settings
     try:
-        run = configured(input_file_id=staged.artifact_id, input_path=str(input_path))
+        return pipeline.with_options(**options)(**inputs)
     except Exception as error:
-        stopped = explain_failure("Prediction", run_name, error)
+        stopped = explain_failure(action, run_name, error)
         stopped.production_unchanged = False
         raise stopped from None
-    return collect_batch_summary(run)
 
 
 NOTHING_TO_MONITOR = 4  # the exit status of `monitor` with no (or too little) traffic
@@ -438,8 +452,8 @@ def run_monitoring(model_name: str, settings: Any, logged: LoggedRows) -> dict[s
     except ModelUnavailable as error:
         raise RunStopped(production_unavailable(error), production_unchanged=False) from None
 
-    from zenml import Model, save_artifact
-    from zenml.enums import ModelStages
+    from zenml import save_artifact
+    from zenml.materializers.pandas_materializer import PandasMaterializer as Frames
 
     from pipelines.monitoring import monitoring_pipeline
     from pipelines.run_report import collect_monitoring_summary
@@ -447,26 +461,23 @@ def run_monitoring(model_name: str, settings: Any, logged: LoggedRows) -> dict[s
 
     features = list(production.run_metadata["dataset"]["features"])
     settings_for_run = stack_settings("Monitoring", unchanged=False)
-    traffic = save_artifact(traffic_frame(logged.rows, features), name="monitoring_traffic")
-    feedback = save_artifact(feedback_frame(logged.feedback), name="monitoring_feedback")
-    run_name = unique_run_name("monitoring")
-    options: dict[str, Any] = {
-        "model": Model(name=model_name, version=ModelStages.PRODUCTION),
-        "run_name": run_name,
-    }
-    if settings_for_run:
-        options["settings"] = settings_for_run
-    configured = monitoring_pipeline.with_options(**options)
-    try:
-        run = configured(
-            traffic_id=traffic.id,
-            feedback_id=feedback.id,
-            settings=settings.model_dump(),
-            window=f"{logged.window} in {logged.source}",
-            skipped_lines=logged.skipped,
-        )
-    except Exception as error:
-        stopped = explain_failure("Monitoring", run_name, error)
-        stopped.production_unchanged = False
-        raise stopped from None
+    # Saved before the pipeline compiles, that is before ZenML activates its pandas
+    # integration: the materializer is named, or the frames would be pickled.
+    traffic = save_artifact(
+        traffic_frame(logged.rows, features), name="monitoring_traffic", materializer=Frames
+    )
+    feedback = save_artifact(
+        feedback_frame(logged.feedback), name="monitoring_feedback", materializer=Frames
+    )
+    run = run_on_production(
+        "Monitoring",
+        monitoring_pipeline,
+        model_name,
+        settings_for_run,
+        traffic_id=traffic.id,
+        feedback_id=feedback.id,
+        settings=settings.model_dump(),
+        window=f"{logged.window} in {logged.source}",
+        skipped_lines=logged.skipped,
+    )
     return collect_monitoring_summary(run)

@@ -20,6 +20,7 @@ from tests.stack.conftest import (
     CONTAINER_TOOLS,
     isolated_env,
     podman_store,
+    release_store,
     require_tools,
     start_registry,
 )
@@ -84,8 +85,15 @@ def stop(process: subprocess.Popen) -> None:
     process.wait(timeout=30)
 
 
-def test_the_socket_pushes_to_a_loopback_registry_the_stack_names(registry, tmp_path):
+@pytest.fixture
+def env(tmp_path: Path) -> Iterator[dict[str, str]]:
+    """A shell with an image store of its own, released afterwards."""
     env = isolated_env(tmp_path) | podman_store(tmp_path / "podman")
+    yield env
+    release_store(env, tmp_path / "podman")
+
+
+def test_the_socket_pushes_to_a_loopback_registry_the_stack_names(registry, env, tmp_path):
     told = env | {"IRIS_DOCKER_REGISTRY_URI": f"{registry}/iris"}
     docker_host, process = socket_service(tmp_path / "told", told)
     try:
