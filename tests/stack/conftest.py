@@ -244,11 +244,16 @@ def start_remote_server(home: Path) -> tuple[dict[str, str], subprocess.Popen]:
     )
     url = f"http://{HOST}:{port}"
     deadline = time.monotonic() + 180
-    while "Ctrl+C stops the server" not in output.read_text():  # printed once it is ready
-        assert process.poll() is None, output.read_text()[-3000:]
-        assert time.monotonic() < deadline, "the ZenML server was not ready in 3 minutes"
-        time.sleep(0.5)
-    urllib.request.urlopen(f"{url}/health", timeout=5).close()
+    try:
+        while "Ctrl+C stops the server" not in output.read_text():  # printed once it is ready
+            assert process.poll() is None, output.read_text()[-3000:]
+            assert time.monotonic() < deadline, "the ZenML server was not ready in 3 minutes"
+            time.sleep(0.5)
+        urllib.request.urlopen(f"{url}/health", timeout=5).close()
+    except BaseException:
+        process.terminate()
+        process.wait(timeout=60)
+        raise
     key = (home / "client.key").read_text().strip()
     return {"ZENML_STORE_URL": url, "ZENML_STORE_API_KEY": key}, process
 
