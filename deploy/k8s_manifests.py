@@ -20,6 +20,12 @@ from deploy.containers import CONTAINER_PORT
 APP = "iris-classifier"
 TOKEN_SECRET = f"{APP}-api-token"
 BENTO_UID = 1034  # the non-root user BentoML's Dockerfile creates
+# The inference log (service/inference_log.py) on a volume of its own: the root filesystem is
+# read-only. The pod's copy is bounded (SERVING_LOG_MAX_BYTES) and goes with the pod: set
+# SERVING_LOG_S3 to ship each closed segment to a bucket `monitor` reads.
+LOG_DIR = "/var/log/iris-classifier"
+LOG_MAX_BYTES = 64 * 1024 * 1024
+LOG_VOLUME_LIMIT = "96Mi"  # the bound, plus the segments being written
 
 
 def deployment(image: str, labels: dict[str, str]) -> dict[str, Any]:
@@ -30,6 +36,8 @@ def deployment(image: str, labels: dict[str, str]) -> dict[str, Any]:
         "ports": [{"name": "http", "containerPort": CONTAINER_PORT}],
         "env": [
             {"name": "SERVING_WORKERS", "value": "1"},
+            {"name": "SERVING_LOG_DIR", "value": LOG_DIR},
+            {"name": "SERVING_LOG_MAX_BYTES", "value": str(LOG_MAX_BYTES)},
             # The optional API token comes from a Secret, never from the image:
             # kubectl create secret generic iris-classifier-api-token --from-literal=token=…
             {
@@ -57,7 +65,10 @@ def deployment(image: str, labels: dict[str, str]) -> dict[str, Any]:
             "readOnlyRootFilesystem": True,
             "capabilities": {"drop": ["ALL"]},
         },
-        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+        "volumeMounts": [
+            {"name": "tmp", "mountPath": "/tmp"},
+            {"name": "inference-log", "mountPath": LOG_DIR},
+        ],
     }
     return {
         "apiVersion": "apps/v1",
@@ -78,7 +89,10 @@ def deployment(image: str, labels: dict[str, str]) -> dict[str, Any]:
                     },
                     "automountServiceAccountToken": False,
                     "containers": [container],
-                    "volumes": [{"name": "tmp", "emptyDir": {"medium": "Memory"}}],
+                    "volumes": [
+                        {"name": "tmp", "emptyDir": {"medium": "Memory"}},
+                        {"name": "inference-log", "emptyDir": {"sizeLimit": LOG_VOLUME_LIMIT}},
+                    ],
                 },
             },
         },

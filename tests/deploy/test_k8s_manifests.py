@@ -63,8 +63,17 @@ def test_the_deployment_probes_bentoml_and_runs_the_image_unprivileged():
     assert deployment["spec"]["template"]["metadata"]["labels"]["iris-mlops/model-version"] == "3"
     assert [variable["name"] for variable in container["env"]] == [
         "SERVING_WORKERS",
+        "SERVING_LOG_DIR",
+        "SERVING_LOG_MAX_BYTES",
         "SERVING_API_TOKEN",
     ]
+    # The inference log on a volume of its own (the root filesystem is read-only), larger
+    # than the log's bound.
+    values = {variable["name"]: variable.get("value") for variable in container["env"]}
+    (mount,) = [m for m in container["volumeMounts"] if m["mountPath"] == values["SERVING_LOG_DIR"]]
+    (volume,) = [v for v in pod["volumes"] if v["name"] == mount["name"]]
+    assert volume["emptyDir"]["sizeLimit"] == "96Mi"
+    assert int(values["SERVING_LOG_MAX_BYTES"]) < 96 * 1024 * 1024
     # The token from a Secret that may be absent (the service is then open), never a value.
     (token,) = [
         variable for variable in container["env"] if variable["name"] == "SERVING_API_TOKEN"
