@@ -69,6 +69,9 @@ def target_repository(repository: str, has_registry: bool) -> str:
     return repository if has_registry else f"localhost/{repository}"
 
 
+REMOVE_BUILD_CONTAINERS = {"rm": True, "forcerm": True}
+
+
 def docker_settings_values(
     dockerfile: Path, repository: str, groups: tuple[str, ...] = ()
 ) -> dict[str, Any]:
@@ -87,8 +90,10 @@ def docker_settings_values(
         "install_stack_requirements": False,
         "target_repository": repository,
         # docker-py builds with rm=False unless told: through podman's Docker API each build
-        # then left buildah working containers (and their overlay mounts) behind.
-        "build_config": {"build_options": {"rm": True, "forcerm": True}},
+        # then left buildah working containers (and their overlay mounts) behind. Two builds:
+        # the one-line Dockerfile's (the parent image), then ZenML's layers on top.
+        "parent_image_build_config": {"build_options": REMOVE_BUILD_CONTAINERS},
+        "build_config": {"build_options": REMOVE_BUILD_CONTAINERS},
     }
 
 

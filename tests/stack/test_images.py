@@ -48,8 +48,8 @@ def test_the_settings_avoid_every_unpinned_or_pulled_thing(tmp_path: Path):
     settings = DockerSettings(**values)
     assert settings.dockerfile == values["dockerfile"]
     # What ZenML hands docker-py's build: remove the build's containers, even on failure.
-    options = settings.build_config.build_options.to_docker_python_sdk_options()
-    assert options == {"rm": True, "forcerm": True}
+    for config in (settings.parent_image_build_config, settings.build_config):
+        assert config.build_options.to_docker_python_sdk_options() == {"rm": True, "forcerm": True}
 
 
 def exported(groups: tuple[str, ...] = ()) -> list[str]:
