@@ -7,6 +7,7 @@ follows the model.
 """
 
 import functools
+import gc
 import logging
 import os
 from pathlib import Path
@@ -224,6 +225,9 @@ class Classifier:
         except OSError as error:
             logging.getLogger("bentoml.serve").warning("inference log off: %s", error)
             self.log = None
+        # What is loaded now lives as long as the worker: out of the collector's sight, a
+        # full collection no longer walks it (tens of ms, felt as p99 under load).
+        gc.freeze()
 
     def probabilities(self, matrix: Any) -> Any:
         return probabilities(self.classifier, matrix)
