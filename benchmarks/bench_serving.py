@@ -76,8 +76,11 @@ def log_measures(work: Path, env: dict[str, str]) -> dict[str, dict[str, float]]
         for url in urls.values():
             wait_ready(url, "/readyz")
             load(url, 200, 8)  # warm-up
-        for _ in range(LOG_ROUNDS):
-            for name, url in urls.items():
+        for round_number in range(LOG_ROUNDS):
+            # Each goes first in every other round, so that neither order is favoured.
+            names = list(urls) if round_number % 2 == 0 else list(reversed(urls))
+            for name in names:
+                url = urls[name]
                 for clients, count in REQUESTS.items():
                     before = server_cpu_seconds(servers[name])
                     result = load(url, count, clients)
