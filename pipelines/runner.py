@@ -303,12 +303,9 @@ def run_training(config_path: Path, no_cache: bool, say: Callable[[str], None]) 
     return collect_summary(run, configured.configuration.model.name)
 
 
-def run_batch_inference(input_path: Path, model_name: str) -> dict[str, Any]:
-    """Check production is there and loadable, stage the file, run batch inference.
-
-    The model is the training config's (`model_name`), pinned at its production version
-    when the run starts: no second config to keep in step with the first.
-    """
+def reachable_production(action: str, model_name: str) -> Any:
+    """The checks before a run on production: the store, a production version, and its
+    classifier loadable from here; the version, or RunStopped saying what is missing."""
     from pipelines.model_registry import (
         ModelUnavailable,
         no_production,
@@ -318,7 +315,7 @@ def run_batch_inference(input_path: Path, model_name: str) -> dict[str, Any]:
     )
     from pipelines.zenml_startup import trim_startup
 
-    check_before_run("Prediction")
+    check_before_run(action)
     trim_startup()  # before the pipeline compiles (ZenML activates integrations then)
     production = production_version(model_name)
     if production is None:
@@ -327,7 +324,16 @@ def run_batch_inference(input_path: Path, model_name: str) -> dict[str, Any]:
         reachable_classifier(production)
     except ModelUnavailable as error:
         raise RunStopped(production_unavailable(error), production_unchanged=False) from None
+    return production
 
+
+def run_batch_inference(input_path: Path, model_name: str) -> dict[str, Any]:
+    """Check production is there and loadable, stage the file, run batch inference.
+
+    The model is the training config's (`model_name`), pinned at its production version
+    when the run starts: no second config to keep in step with the first.
+    """
+    reachable_production("Prediction", model_name)
     from pipelines.batch_inference import batch_inference_pipeline
     from pipelines.inputs import BATCH_INPUT
     from pipelines.run_report import collect_batch_summary
@@ -433,25 +439,7 @@ def run_monitoring(model_name: str, settings: Any, logged: LoggedRows) -> dict[s
 
     `settings` is configs/monitoring.yaml (steps.config_models.MonitoringConfig).
     """
-    from pipelines.model_registry import (
-        ModelUnavailable,
-        no_production,
-        production_unavailable,
-        production_version,
-        reachable_classifier,
-    )
-    from pipelines.zenml_startup import trim_startup
-
-    check_before_run("Monitoring")
-    trim_startup()
-    production = production_version(model_name)
-    if production is None:
-        raise RunStopped(no_production(model_name), production_unchanged=False)
-    try:
-        reachable_classifier(production)
-    except ModelUnavailable as error:
-        raise RunStopped(production_unavailable(error), production_unchanged=False) from None
-
+    production = reachable_production("Monitoring", model_name)
     from zenml import save_artifact
     from zenml.materializers.pandas_materializer import PandasMaterializer as Frames
 
