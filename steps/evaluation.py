@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import html
 import io
 from typing import Annotated, Any
@@ -23,6 +22,7 @@ from zenml.types import HTMLString
 
 from service.contract import predicted_labels
 from steps.config_models import DatasetSpec
+from steps.figures import inline_png, png_bytes
 
 
 def roc_auc(probabilities, classes: list[str], truth: pd.Series) -> float | None:
@@ -93,10 +93,7 @@ def confusion_matrix_png(matrix: list[list[int]], classes: list[str]) -> bytes:
             axes.text(j, i, str(count), ha="center", va="center", color=colour)
     axes.set_title("Confusion matrix (test split)")
     figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    plt.close(figure)
-    return buffer.getvalue()
+    return png_bytes(figure)
 
 
 # The dashboard shows an HTML artifact in a sandboxed iframe 384 px high (Tailwind's h-96)
@@ -125,7 +122,6 @@ def evaluation_html(metrics: dict[str, Any], png: bytes) -> str:
         f"<td>{m['recall']:.3f}</td><td>{m['support']}</td></tr>"
         for label, m in metrics["per_class"].items()
     )
-    image = base64.b64encode(png).decode()
     return (
         f"<!doctype html><html><head><meta charset='utf-8'><style>{REPORT_STYLE}</style>"
         f"</head><body><div><h3>Test accuracy {metrics['accuracy']:.3f}<br>"
@@ -133,7 +129,7 @@ def evaluation_html(metrics: dict[str, Any], png: bytes) -> str:
         f"macro-F1 {metrics['macro_f1']:.3f}{auc_line(metrics, '<br>')}</h3>"
         f"<table><tr><th>class</th><th>precision</th><th>recall</th><th>support</th></tr>"
         f"{rows}</table></div>"
-        f"<img alt='confusion matrix' src='data:image/png;base64,{image}'/></body></html>"
+        f"{inline_png(png, 'confusion matrix')}</body></html>"
     )
 
 

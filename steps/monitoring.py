@@ -16,9 +16,7 @@ so only a change in what it is asked moves the test.
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +26,7 @@ from scipy.stats import chi2_contingency
 from sklearn.metrics import accuracy_score, f1_score
 
 from steps.drift import describe_feature, drift_report, drift_table, is_numeric, method_line
+from steps.figures import inline_png, png_bytes
 
 LOG = "log."  # the prefix of the log's own columns in the traffic frame
 LOG_COLUMNS = ("request_id", "row", "time", "model", "model_version", "label")
@@ -337,10 +336,7 @@ def report_png(report: dict[str, Any], reference: pd.DataFrame, traffic: pd.Data
     for axis in axes[panels:]:
         axis.axis("off")
     figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    plt.close(figure)
-    return buffer.getvalue()
+    return png_bytes(figure)
 
 
 def _histograms(axis, reference: pd.Series, current: pd.Series) -> None:
@@ -397,7 +393,6 @@ def report_html(report: dict[str, Any], png: bytes) -> str:
         for label in shift["reference_share"]
     )
     drift_body = drift_table(drift) if drift["tested"] else ""
-    image = base64.b64encode(png).decode()
     return (
         f"<!doctype html><html><head><meta charset='utf-8'><title>Monitoring "
         f"{html.escape(str(report.get('model', '')))}</title><style>{STYLE}</style></head><body>"
@@ -416,6 +411,5 @@ def report_html(report: dict[str, Any], png: bytes) -> str:
         "<h3>Live metrics (rows with feedback)</h3><table><tr><th>model version</th>"
         "<th>rows</th><th>with feedback</th><th>accuracy</th><th>macro-F1</th></tr>"
         f"{live_rows}</table>"
-        f"<img alt='training against traffic, per feature' "
-        f"src='data:image/png;base64,{image}'/></body></html>"
+        f"{inline_png(png, 'training against traffic, per feature')}</body></html>"
     )
