@@ -31,10 +31,19 @@ BATCH_ROWS, BATCH_REPEATS = 10_000, 5 if QUICK else 20
 ROW = {"sepal_length": 6.3, "sepal_width": 3.3, "petal_length": 6.0, "petal_width": 2.5}
 
 
-def start(command: list[str], cwd: Path, env: dict[str, str], log: Path) -> subprocess.Popen:
+def start(
+    command: list[str], cwd: Path, env: dict[str, str], log: Path, cpus: set[int] | None = None
+) -> subprocess.Popen:
+    """The server, on `cpus` only when given (its workers inherit them)."""
     return subprocess.Popen(
-        command, cwd=cwd, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT
-    )
+        command, cwd=cwd, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
+        preexec_fn=pinned(cpus),
+    )  # fmt: skip
+
+
+def pinned(cpus: set[int] | None):
+    """A preexec_fn keeping the child on `cpus` (None: wherever the kernel puts it)."""
+    return None if cpus is None else lambda: os.sched_setaffinity(0, cpus)
 
 
 def wait_ready(url: str, path: str) -> None:
@@ -47,7 +56,9 @@ def wait_ready(url: str, path: str) -> None:
     raise TimeoutError(url)
 
 
-def load(url: str, requests: int, concurrency: int) -> dict[str, float]:
+def load(
+    url: str, requests: int, concurrency: int, cpus: set[int] | None = None
+) -> dict[str, float]:
     """Single-row /predict from `concurrency` clients, driven by `hey` (a C load generator:
     a Python one caps near 240 req/s on 2 cores and hides the difference); latencies in ms.
 
@@ -61,7 +72,7 @@ def load(url: str, requests: int, concurrency: int) -> dict[str, float]:
         output = subprocess.run(
             [hey_path(), "-n", str(requests), "-c", str(concurrency), "-m", "POST",
              "-T", "application/json", "-D", body.name, f"{url}/predict"],
-            capture_output=True, text=True, check=True, timeout=600,
+            capture_output=True, text=True, check=True, timeout=600, preexec_fn=pinned(cpus),
         ).stdout  # fmt: skip
     return hey_figures(output, requests)
 

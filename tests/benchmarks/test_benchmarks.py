@@ -284,3 +284,23 @@ def test_plain_script_and_pipeline_choose_the_same_candidate(tmp_path):
     candidates = yaml.safe_load(config.read_text())["parameters"]["candidates"]
     assert set(summary["candidates"]) == set(candidates)
     assert {f"train_{name}" for name in candidates} <= set(step_seconds(output))
+
+
+# The serving benchmark's inference-log comparison (make bench-serving), without servers.
+
+
+def test_the_log_comparison_pairs_rounds_and_measures_the_log_itself():
+    from benchmarks.bench_serving import log_own_cost, log_table
+
+    on_path, in_all = log_own_cost(requests=300)
+    assert 0 < on_path < in_all
+    figures = {
+        "cpu_ms@1": [1.0, 1.2], "cpu_ms@32": [0.6, 0.8], "rps@1": [700, 600],
+        "rps@32": [1500, 1100], "p99@1": [2, 3], "p99@32": [30, 40], "failed": [0, 0],
+    }  # fmt: skip
+    slower = {key: [value * 1.1 for value in values] for key, values in figures.items()}
+    table = "\n".join(log_table({"log on": slower, "log off": figures}, (on_path, in_all)))
+    # Each round is compared with its own pair: the rounds' spread does not enter the ratio.
+    assert "| throughput, 32 clients (req/s) | 1.43e+03 | 1.3e+03 | 1.100x | 1.10-1.10 |" in table
+    assert "throughput with the log on within 5 % of off: 1.100x (yes)" in table
+    assert "server CPU per request 1.100x (**no**)" in table
