@@ -8,6 +8,7 @@ PORT ?= 3000
 HOST ?=
 # The training config every command follows: its model, its data (`make serve CONFIG=mine.yaml`).
 CONFIG ?= configs/training.yaml
+TEST_WORKERS ?= 2
 RUN := python run.py --config $(CONFIG)
 
 # The environment's tools come first (DVC stages call `python`). run.py turns ZenML's
@@ -114,8 +115,8 @@ requirements: install ## Export the serving group of uv.lock to service/requirem
 bento: install ## Build a bento (service + CONFIG's production model) with bentoml build; exports it first
 	$(RUN) bento
 
-test: install-kubernetes ## Run the whole test suite (slow tests included)
-	python -m pytest
+test: install-kubernetes ## Run the whole test suite (slow tests included), TEST_WORKERS (2) files at a time
+	python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 test-fast: install ## Run only the quick unit tests
 	python -m pytest -m "not slow"

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.zenml_startup import QUIET_DEFAULTS
-from tests.helpers import run_cli, training_config
+from tests.helpers import REPO, run_cli, training_config
 from tests.tabular_data import churn_config, write_churn
 
 _STATE = Path(tempfile.mkdtemp(prefix="iris-mlops-tests-"))
@@ -36,24 +36,49 @@ os.environ.pop("ZENML_STORE_URL", None)
 os.environ.pop("ZENML_LOCAL_STORES_PATH", None)  # would put every test's SQLite store in one place
 
 
+@pytest.fixture(scope="session", autouse=True)
+def zenml_source_root() -> None:
+    """The project root as ZenML's source root, as `python run.py` (run.py's folder) and the
+    notebook have it. ZenML otherwise takes the main module's folder, and a pytest-xdist
+    worker's main module has no file: in-process pipeline runs would fail to start."""
+    from zenml.utils import source_utils
+
+    source_utils.set_custom_source_root(str(REPO))
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     shutil.rmtree(_STATE, ignore_errors=True)
 
 
-REPORTED = pytest.StashKey[list[str]]()
-
-
 @pytest.fixture
 def report(request: pytest.FixtureRequest):
-    """Figures a test reports to the run's summary (image sizes, say), pass or fail."""
-    lines = request.config.stash.setdefault(REPORTED, [])
-    return lines.append
+    """Figures a test reports to the run's summary (image sizes, say), pass or fail. They
+    travel on the test's report, so pytest-xdist's workers hand them to the main process."""
+    return lambda line: request.node.user_properties.append(("reported", line))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Modules with slow tests first, in their order: with pytest-xdist (`make test` runs two
+    workers, a file each) the longest files start at once instead of ending the run alone."""
+    slow_modules = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: (item.path.name not in LONGEST, item.path not in slow_modules))
+
+
+LONGEST = ("test_docker_stack_run.py", "test_s3_faults.py")  # minutes each (--durations)
+
+
+REPORTED: list[str] = []  # in the process that prints the summary
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when == "teardown":
+        REPORTED.extend(value for key, value in report.user_properties if key == "reported")
 
 
 def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
-    if config.stash.get(REPORTED, []):
+    if REPORTED:
         terminalreporter.section("reported figures")
-        for line in config.stash[REPORTED]:
+        for line in REPORTED:
             terminalreporter.line(line)
 
 

@@ -94,8 +94,13 @@ def test_notebook_shows_versions_plots_and_the_service(served_model, tmp_path):
     accuracy = production.run_metadata["test_accuracy"]
     nobody_listens = f"http://127.0.0.1:{free_port()}"
     notebook = nbformat.read(NOTEBOOK, as_version=4)
-    settings_cell(
+    at = settings_cell(
         notebook, CONFIG=str(model_config(tmp_path, served_model)), SERVICE_URL=nobody_listens
+    )
+    # Jupyter shows the tables as HTML; their plain-text form, read here, must not wrap
+    # (it does at 80 characters once longer run names are listed).
+    notebook.cells.insert(
+        at + 1, new_code_cell('__import__("pandas").set_option("display.width", 400)')
     )
     client = NotebookClient(
         notebook,
