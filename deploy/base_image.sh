@@ -4,15 +4,17 @@
 #
 #   deploy/base_image.sh [podman|buildah|docker]     (make base-image BACKEND=...)
 #
-# The image is tagged with the name the Dockerfile asks for (BASE_IMAGE, default
-# docker.io/library/python:3.11-slim), so builds find it without pulling. It trusts the
+# The image gets a name of the project's own (BASE_IMAGE, default
+# localhost/iris-mlops/python:3.11, deploy/containers.py's LOCAL_BASE_IMAGE), never a public
+# image's: `make containerize` and the step images start from it when the store has it,
+# and pull the public python:3.11-slim otherwise. It trusts the
 # host's extra CA certificates, so pip/uv inside the build work behind a TLS-inspecting
 # proxy. Debian 12 ships Python 3.11, the version the bento is built for. Needs root
 # (debootstrap, chroot) and Debian's debootstrap package.
 set -euo pipefail
 
 backend=${1:-${BACKEND:-podman}}
-tag=${BASE_IMAGE:-docker.io/library/python:3.11-slim}
+tag=${BASE_IMAGE:-localhost/iris-mlops/python:3.11}
 suite=${DEBIAN_SUITE:-bookworm}
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 

@@ -32,8 +32,14 @@ class ImageError(RuntimeError):
     """A build, run or push cannot go on; the message says what to do."""
 
 
+# `make base-image` (deploy/base_image.sh) tags its build with this name of the project's
+# own, never with a public image's name, which it would shadow in that store.
+LOCAL_BASE_IMAGE = "localhost/iris-mlops/python:3.11"
+
+
 def base_image() -> str:
-    """The image the generated Dockerfile starts FROM (service/bentofile.yaml)."""
+    """The public image the generated Dockerfile starts FROM unless told otherwise
+    (service/bentofile.yaml; its build argument BASE_IMAGE overrides it)."""
     bentofile = yaml.safe_load((SERVICE_DIR / "bentofile.yaml").read_text())
     return bentofile["docker"]["base_image"]
 
@@ -146,10 +152,12 @@ def containerize(backend: str, model_name: str, wheelhouse: Path | None = None) 
         if not any(wheelhouse.glob("*.whl")):
             raise ImageError(f"No wheels in {wheelhouse}: run `make wheelhouse` first.")
     check_tool(backend)
-    if not has_image(backend, base_image()):
+    local_base = has_image(backend, LOCAL_BASE_IMAGE)
+    if not local_base:
         print(
-            f"note: {base_image()} is not in {engine(backend)}'s store, so the build pulls it; "
-            f"`make base-image BACKEND={backend}` builds it here without a registry.",
+            f"note: {LOCAL_BASE_IMAGE} is not in {engine(backend)}'s store, so the build "
+            f"pulls {base_image()}; `make base-image BACKEND={backend}` builds a base here "
+            "without a registry.",
             file=sys.stderr,
         )
     bento_tag = build_bento(model_name)
@@ -170,6 +178,8 @@ def containerize(backend: str, model_name: str, wheelhouse: Path | None = None) 
     ]
     for key, value in labels.items():
         command += ["--opt", f"label={key}={value}"]
+    if local_base:
+        command += ["--opt", f"build-arg=BASE_IMAGE={LOCAL_BASE_IMAGE}"]
     if wheelhouse is not None:
         command += offline_options(wheelhouse)
     # BentoML 1.4.40 refuses a Dockerfile template outside the working directory, and it

@@ -23,11 +23,32 @@ LOCAL_STORES_VARIABLE = "ZENML_LOCAL_STORES_PATH"
 
 
 def base_image() -> str:
-    """IRIS_STEP_BASE_IMAGE, else the image `make base-image` builds (the bento's base)."""
-    from deploy.containers import base_image as bento_base_image
+    """IRIS_STEP_BASE_IMAGE; else the project's own base (`make base-image`) when the Docker
+    API's store has it; else the bento's public base, which the build pulls."""
+    from deploy.containers import LOCAL_BASE_IMAGE
+    from deploy.containers import base_image as public_base_image
     from stack.settings import step_image_settings
 
-    return step_image_settings().base_image or bento_base_image()
+    if configured := step_image_settings().base_image:
+        return configured
+    return LOCAL_BASE_IMAGE if docker_api_has(LOCAL_BASE_IMAGE) else public_base_image()
+
+
+def docker_api_has(reference: str) -> bool:
+    """Whether the image is in the store of the Docker API at DOCKER_HOST (podman's too)."""
+    import docker
+
+    try:
+        client = docker.from_env(timeout=10)
+    except docker.errors.DockerException:
+        return False
+    try:
+        client.images.get(reference)
+        return True
+    except docker.errors.DockerException:
+        return False
+    finally:
+        client.close()
 
 
 def step_dockerfile(base: str, folder: Path) -> Path:

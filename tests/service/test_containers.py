@@ -23,7 +23,7 @@ import pytest
 from zenml.client import Client
 from zenml.enums import ModelStages
 
-from deploy.containers import base_image, registry_config
+from deploy.containers import LOCAL_BASE_IMAGE, base_image, registry_config
 from tests.helpers import REPO, free_port, run_cli
 from tests.service.conftest import wait_ready
 
@@ -73,7 +73,7 @@ def podman_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def base(podman_store: None, tmp_path_factory: pytest.TempPathFactory) -> str:
-    """`make base-image BACKEND=podman`: Debian's Python, tagged as the Dockerfile's base.
+    """`make base-image BACKEND=podman`: Debian's Python, under the project's own name.
     Run with TMPDIR set to a folder the new root does not have (a chroot inherits it)."""
     tmpdir = tmp_path_factory.mktemp("tmpdir")
     result = subprocess.run(
@@ -85,8 +85,10 @@ def base(podman_store: None, tmp_path_factory: pytest.TempPathFactory) -> str:
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
     assert not list(tmpdir.iterdir())  # its temp root and log, made there, are gone
-    assert podman("images", "--format", "{{.Repository}}:{{.Tag}}").split() == [base_image()]
-    return base_image()
+    # Its own name: the public python image it stands in for is not shadowed in the store.
+    images = podman("images", "--format", "{{.Repository}}:{{.Tag}}").split()
+    assert images == [LOCAL_BASE_IMAGE] != [base_image()]
+    return LOCAL_BASE_IMAGE
 
 
 def build(backend: str, build_dir: Path, served_model: str, *options: str) -> dict[str, str]:
