@@ -120,7 +120,10 @@ def explain_failure(action: str, run_name: str, error: BaseException) -> RunStop
     if failure is None and type(error).__name__ == "ContainerError":
         return RunStopped(f"{action} failed in a step container: {container_output_tail(error)}")
     if failure is None:
-        return RunStopped(f"{action} failed before any step ran: {type(error).__name__}: {error}")
+        from stack.checks import cluster_failure
+
+        said = cluster_failure(error) or f"{type(error).__name__}: {error}"
+        return RunStopped(f"{action} failed before any step ran: {said}")
     if failure.type == "DataValidationError":
         return RunStopped(f"{action} stopped: {failure.message}")
     hint = (

@@ -2,7 +2,8 @@
 
 Each check is one short question (a ZenML store type, a Docker API version, a kubeconfig
 read, one HTTP request) so that a wrong setting is refused at switch time with the fix,
-instead of failing at the next run with a traceback.
+instead of failing at the next run with a traceback. `cluster_failure` words the one failure
+no check can foresee: the cluster not taking a run.
 """
 
 from __future__ import annotations
@@ -109,6 +110,38 @@ def check_kube_context(context: str) -> None:
             f"there: {known}). Set IRIS_K8S_CONTEXT to one of them "
             "(`kubectl config get-contexts`), then switch again."
         )
+
+
+def cluster_failure(error: BaseException) -> str | None:
+    """One line for a run the cluster never took, or None for any other error (or stack)."""
+    from zenml.client import Client
+    from zenml.enums import StackComponentType
+
+    orchestrator = Client().active_stack_model.components.get(StackComponentType.ORCHESTRATOR)
+    if not orchestrator or orchestrator[0].flavor_name != "kubernetes":
+        return None
+    return cluster_message(error, orchestrator[0].configuration.get("kubernetes_context"))
+
+
+def cluster_message(error: BaseException, context: str | None) -> str | None:
+    """ZenML's Kubernetes orchestrator lets the client's errors through: urllib3's
+    MaxRetryError when the API server does not answer, the client's ApiException when it
+    refuses (credentials, RBAC, a namespace that is not there)."""
+    after = (
+        f"The step image was built and pushed; no step ran. Check the cluster with "
+        f"`kubectl --context {context} get namespaces`, then run again."
+    )
+    kind = type(error).__name__
+    if kind == "MaxRetryError":
+        pool = getattr(error, "pool", None)
+        where = f" at https://{pool.host}:{pool.port}" if pool else ""
+        reason = str(getattr(error, "reason", None) or error).split(": ", 1)[-1]
+        return f"the Kubernetes API{where} (context '{context}') did not answer: {reason}. {after}"
+    if kind == "ApiException":
+        status, reason = getattr(error, "status", "?"), getattr(error, "reason", "")
+        refused = f"refused the run: {status} {reason}"
+        return f"the Kubernetes API (context '{context}') {refused}. {after}"
+    return None
 
 
 def is_loopback(uri: str) -> bool:

@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from stack.checks import is_loopback
+
 if TYPE_CHECKING:
     from stack.settings import DockerStackSettings, KubernetesSettings, S3Settings
 
@@ -108,6 +110,9 @@ def kubernetes_recipe(
                 {
                     "kubernetes_context": settings.context,
                     "kubernetes_namespace": settings.namespace,
+                    # ZenML refuses a loopback registry for a cluster it takes as remote; one
+                    # on this machine (kind, k3d, minikube) pulls from exactly such a registry.
+                    "skip_local_validations": is_loopback(settings.registry_uri),
                 },
             ),
             s3_artifact_store(s3, secret_keys),

@@ -193,13 +193,18 @@ def container_env(container_state: Path, s3_server: S3Server) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def podman_socket(container_state: Path, container_env: dict[str, str]) -> Iterator[str]:
-    """`make podman-socket` with the module's image store; yields its DOCKER_HOST."""
+def podman_socket(
+    container_state: Path, container_env: dict[str, str], registry: str
+) -> Iterator[str]:
+    """`make podman-socket` with the module's image store, pushing to the module's loopback
+    registry over plain HTTP as it does for a stack's; yields its DOCKER_HOST."""
     from stack.podman_socket import docker_host
     from stack.podman_socket import start as start_socket
 
     socket = container_state / "sock" / "podman.sock"
-    process = start_socket(socket, env=container_env, log=container_state / "podman.log")
+    process = start_socket(
+        socket, env=container_env, log=container_state / "podman.log", plain_http=[registry]
+    )
     yield docker_host(socket)
     process.terminate()
     process.wait(timeout=60)

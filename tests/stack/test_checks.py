@@ -98,3 +98,27 @@ def test_no_docker_api_names_the_socket_and_the_make_target(tmp_path, monkeypatc
     message = str(error.value)
     assert message.startswith(f"No Docker API answers at unix://{tmp_path}/absent.sock (")
     assert "`make podman-socket`" in message and "or start a Docker engine" in message
+
+
+def test_a_cluster_that_does_not_take_the_run_is_one_line_naming_the_context():
+    pytest.importorskip("kubernetes", reason="the kubernetes group is not installed")
+    from kubernetes.client.exceptions import ApiException
+    from urllib3 import HTTPSConnectionPool
+    from urllib3.exceptions import MaxRetryError, NewConnectionError
+
+    from stack.checks import cluster_message
+
+    pool = HTTPSConnectionPool("10.0.0.5", 6443)
+    refused = NewConnectionError(pool, "Failed to establish a new connection: [Errno 111] refused")
+    silent = MaxRetryError(pool, "/apis/batch/v1/namespaces/ml/jobs", reason=refused)
+    said = cluster_message(silent, "prod")
+    assert said.startswith(
+        "the Kubernetes API at https://10.0.0.5:6443 (context 'prod') did not answer: "
+        "Failed to establish a new connection: [Errno 111] refused. The step image was built"
+    )
+    assert said.endswith("`kubectl --context prod get namespaces`, then run again.")
+    forbidden = cluster_message(ApiException(status=403, reason="Forbidden"), "prod")
+    assert forbidden.startswith(
+        "the Kubernetes API (context 'prod') refused the run: 403 Forbidden. The step image"
+    )
+    assert cluster_message(ValueError("bad"), "prod") is None

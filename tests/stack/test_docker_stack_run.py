@@ -15,12 +15,14 @@ import re
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from deploy.containers import LOCAL_BASE_IMAGE
 from tests.helpers import REPO, model_config, run_cli, training_config
 from tests.stack.conftest import CONTAINER_TOOLS, require_tools, stop_zenml_server
 
@@ -59,7 +61,7 @@ def base_build(container_env: dict[str, str], container_state: Path) -> Iterator
 def base(base_build, env: dict[str, str]) -> dict:
     process, log = base_build
     assert process.wait(timeout=900) == 0, log.read_text()[-3000:]
-    (facts,) = json.loads(podman(env, "image", "inspect", "docker.io/library/python:3.11-slim"))
+    (facts,) = json.loads(podman(env, "image", "inspect", LOCAL_BASE_IMAGE))
     return facts
 
 
@@ -203,7 +205,7 @@ def test_training_runs_every_step_in_a_container_without_the_clients_disk(
         ]
 
     # The base was used as it was built: no pull replaced it (docker.io is blocked anyway).
-    (now,) = json.loads(podman(env, "image", "inspect", "docker.io/library/python:3.11-slim"))
+    (now,) = json.loads(podman(env, "image", "inspect", LOCAL_BASE_IMAGE))
     assert now["Id"] == base["Id"]
     image = containers[0]["Image"]
     (step_image,) = json.loads(podman(env, "image", "inspect", image))
@@ -318,3 +320,42 @@ def test_a_run_with_the_server_stopped_is_refused_in_one_message(env, container_
     assert "`make dashboard`" in result.stderr and "then run again." in result.stderr
     assert "Traceback" not in result.stderr and len(result.stderr) < 1500, result.stderr
     assert len(step_containers(env)) == before
+
+
+MODEL_VERSIONS = (
+    "import sys; from zenml.client import Client; "
+    "print(len(Client().list_model_versions(model_name_or_id=sys.argv[1]).items))"
+)
+
+
+def test_the_kubernetes_stack_builds_pushes_and_stops_at_the_cluster_in_one_line(
+    env, base, registry, remote_server, container_state, iris_csv
+):
+    """The kubernetes path as far as this machine goes: `make zenml-server`'s server, the
+    switch, the step image built and pushed by ZenML through the socket to a plain-HTTP
+    loopback registry; then the kubeconfig's cluster (127.0.0.1:6443) does not answer."""
+    k8s = env | remote_server
+    k8s |= {"IRIS_K8S_CONTEXT": "team-cluster", "IRIS_CONTAINER_REGISTRY_URI": f"{registry}/iris"}
+    switched = run_cli("stack", "kubernetes", cwd=REPO, env=k8s)
+    assert switched.returncode == 0, switched.stdout + switched.stderr
+    config = training_config(container_state, iris_csv, "k8s_model")
+    result, _ = timed_run(k8s, container_state, "--config", str(config))
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output[-6000:]
+    assert (
+        "Training failed before any step ran: the Kubernetes API at https://127.0.0.1:6443 "
+        "(context 'team-cluster') did not answer: Failed to establish a new connection: "
+        "[Errno 111] Connection refused. The step image was built and pushed; no step ran. "
+        "Check the cluster with `kubectl --context team-cluster get namespaces`, then run again."
+    ) in result.stderr
+    assert "The production model was not changed." in result.stderr
+    assert "Traceback" not in output and "MaxRetryError" not in output
+    # Pushed by ZenML itself (the Docker SDK through the socket), over plain HTTP, under the
+    # stack's registry and the step image's repository (IRIS_STEP_IMAGE_REPOSITORY).
+    with urllib.request.urlopen(f"http://{registry}/v2/_catalog") as answer:
+        assert "iris/iris-mlops-steps" in json.load(answer)["repositories"]
+    with urllib.request.urlopen(f"http://{registry}/v2/iris/iris-mlops-steps/tags/list") as answer:
+        tags = json.load(answer)["tags"]
+    assert [tag for tag in tags if tag.startswith("training-")], tags
+    # The failed submission leaves no model version behind.
+    assert zenml_script(k8s, MODEL_VERSIONS, "k8s_model") == "0"

@@ -80,6 +80,12 @@ def test_recipes_hold_secret_references_never_values():
         "image_builder": "local",
     }
     assert recipe.components[0].configuration["kubernetes_namespace"] == "zenml"
+    assert recipe.components[0].configuration["skip_local_validations"] is False
+    # A registry on this machine serves a cluster on this machine (kind, k3d): ZenML would
+    # refuse it as "local" at every run.
+    on_this_machine = KubernetesSettings(context="kind-dev", registry_uri="localhost:5001/iris")
+    orchestrator = kubernetes_recipe(on_this_machine, s3, keys).components[0]
+    assert orchestrator.configuration["skip_local_validations"] is True
 
 
 def test_the_docker_recipe_runs_steps_in_containers_on_the_host_network():
