@@ -67,31 +67,33 @@ def log_measures(work: Path, env: dict[str, str]) -> dict[str, dict[str, list[fl
     """The service twice on the same model, inference log on (its own folder) and off, the
     two taking turns going first round by round: throughput and p99 from `hey`, and the
     server's own CPU time per request. Each round's on/off ratio compares two loads run
-    seconds apart, so the machine's slower spells hit both sides of it."""
+    seconds apart, so the machine's slower spells hit both sides of it; and each round
+    starts both servers afresh, since one process's layout in memory (its hash seed, its
+    addresses) can make it a few percent faster or slower for its whole life (the reason
+    pyperf spreads a benchmark over processes)."""
     settings = {
         "log on": {"SERVING_LOG_DIR": str(work / "inference_log")},
         "log off": {"SERVING_LOG": "off"},
     }
     server_cores, load_cores = split_cores()
-    ports = {name: free_port() for name in settings}
-    servers = {
-        name: start(
-            [PYTHON, "-m", "bentoml", "serve", "--host", "127.0.0.1", "--port", str(port)],
-            REPO / "service",
-            {**env, "SERVING_MODEL": MODEL, **settings[name]},
-            work / f"{name.replace(' ', '-')}.log",
-            cpus=server_cores,
-        )
-        for name, port in ports.items()
-    }
     samples: dict[str, dict[str, list[float]]] = {name: {} for name in settings}
-    try:
-        urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
-        for url in urls.values():
-            wait_ready(url, "/readyz")
-            load(url, 200, 8, load_cores)  # warm-up
-        for round_number in range(LOG_ROUNDS):
-            names = list(urls) if round_number % 2 == 0 else list(reversed(urls))
+    for round_number in range(LOG_ROUNDS):
+        names = list(settings) if round_number % 2 == 0 else list(reversed(settings))
+        servers, urls = {}, {}
+        try:
+            for name in names:
+                port = free_port()
+                servers[name] = start(
+                    [PYTHON, "-m", "bentoml", "serve", "--host", "127.0.0.1", "--port", str(port)],
+                    REPO / "service",
+                    {**env, "SERVING_MODEL": MODEL, **settings[name]},
+                    work / f"{name.replace(' ', '-')}-{round_number}.log",
+                    cpus=server_cores,
+                )
+                urls[name] = f"http://127.0.0.1:{port}"
+            for name in names:
+                wait_ready(urls[name], "/readyz")
+                load(urls[name], 200, 8, load_cores)  # warm-up
             for name in names:
                 for clients, count in REQUESTS.items():
                     before = server_cpu_seconds(servers[name])
@@ -102,10 +104,10 @@ def log_measures(work: Path, env: dict[str, str]) -> dict[str, dict[str, list[fl
                     figures.setdefault(f"p99@{clients}", []).append(result["p99"])
                     figures.setdefault(f"cpu_ms@{clients}", []).append(1000 * used / count)
                     figures.setdefault("failed", []).append(result["failed"])
-    finally:
-        for server in servers.values():
-            server.terminate()
-            server.wait(timeout=30)
+        finally:
+            for server in servers.values():
+                server.terminate()
+                server.wait(timeout=30)
     return samples
 
 
@@ -206,7 +208,8 @@ def report(
             "## The inference log on against off",
             "",
             "The same service twice: `SERVING_LOG_DIR` set against `SERVING_LOG=off`, "
-            f"{LOG_ROUNDS} rounds, the two taking turns going first. Here the servers run on "
+            f"{LOG_ROUNDS} rounds, each with both servers started afresh, the two taking turns "
+            "going first. Here the servers run on "
             "one core and hey on the other (`sched_setaffinity`), so the load generator does "
             "not take the server's core. Server CPU is the `bentoml serve` process and its "
             "workers (psutil), divided by the requests of the load.",
