@@ -55,6 +55,28 @@ def test_bento_requirements_are_the_locked_versions(tmp_path):
         assert pins[name] == version(name), f"{name}: installed {version(name)}"
 
 
+def test_the_dockerfile_starts_from_the_base_its_build_argument_names(monkeypatch):
+    """Our template swaps the FROM line of BentoML's own for `FROM ${BASE_IMAGE}` (defaulting
+    to the bentofile's public base), so `make containerize` can start from the local base
+    under its own name. A BentoML whose FROM line reads otherwise fails here, not in a build."""
+    from bentoml._internal.bento.build_config import CondaOptions, DockerOptions
+    from bentoml._internal.container.generate import generate_containerfile
+
+    from deploy.containers import base_image
+
+    docker = yaml.safe_load(BENTOFILE.read_text())["docker"]
+    monkeypatch.chdir(REPO / "service")  # BentoML reads templates under the working directory
+    dockerfile = generate_containerfile(
+        DockerOptions(**docker).with_defaults(),
+        str(REPO / "service"),
+        conda=CondaOptions().with_defaults(),
+        bento_fs=REPO / "service",
+    )
+    froms = [line for line in dockerfile.splitlines() if line.startswith("FROM ")]
+    assert froms == ["FROM ${BASE_IMAGE} as base-container"]
+    assert f"ARG BASE_IMAGE={base_image()}" in dockerfile.split(froms[0])[0]
+
+
 @pytest.mark.slow
 def test_built_bento_carries_the_model_and_serves_from_another_store(served_model, tmp_path):
     home = Path(os.environ["BENTOML_HOME"])
