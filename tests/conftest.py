@@ -57,14 +57,14 @@ def report(request: pytest.FixtureRequest):
     return lambda line: request.node.user_properties.append(("reported", line))
 
 
+LONGEST = ("test_docker_stack_run.py", "test_s3_faults.py")  # minutes each (--durations)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Modules with slow tests first, in their order: with pytest-xdist (`make test` runs two
     workers, a file each) the longest files start at once instead of ending the run alone."""
     slow_modules = {item.path for item in items if item.get_closest_marker("slow")}
     items.sort(key=lambda item: (item.path.name not in LONGEST, item.path not in slow_modules))
-
-
-LONGEST = ("test_docker_stack_run.py", "test_s3_faults.py")  # minutes each (--durations)
 
 
 REPORTED: list[str] = []  # in the process that prints the summary
