@@ -5,10 +5,12 @@ own logging configuration with no bound on disk and no reader; here the files ro
 the folder stays under a size bound, S3 gets each closed segment, and `read_log` reads it
 back for `python run.py monitor` (steps/monitoring.py).
 
-Cost on the request path: `log_predictions` and `log_feedback` only put a tuple on a queue
-(never block, never raise; a full queue drops the entry and counts it in `dropped`). A
-daemon thread turns the tuples into lines, writes them and flushes after each batch it
-drains, so a reader sees a row within milliseconds.
+Cost on the request path: `log_predictions` and `log_feedback` only append a tuple to a
+deque (never block, never raise; past `queue_size` waiting entries one is dropped and counted
+in `dropped`). A daemon thread wakes when the first entry arrives, gathers for 50 ms, turns
+the entries into lines (pydantic-core's Rust JSON encoder: a few microseconds a row, where
+the standard library's took about 15 with the time stamp), writes them and flushes, so a
+reader sees a row within a tenth of a second.
 
 Files: two streams, `predictions` and `feedback`, in one folder. Each process writes
 segments of its own, `<stream>-<UTC yyyymmddTHHMMSS>-<pid>-<n>.jsonl`, so the workers of one
@@ -17,8 +19,8 @@ request's rows stay in one file) it is closed, uploaded to the S3 prefix when on
 and the oldest closed segments of the folder (every process's, both streams) are deleted
 until the folder fits in `max_bytes` minus room for the open segments to grow.
 
-Only the standard library and numpy here: the bento packs service/ alone. boto3 is
-imported only when an S3 prefix is used.
+Only the standard library, numpy and pydantic-core (BentoML's own dependency) here: the
+bento packs service/ alone. boto3 is imported only when an S3 prefix is used.
 """
 
 from __future__ import annotations
@@ -29,15 +31,16 @@ import json
 import logging
 import math
 import os
-import queue
 import re
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
+
+from pydantic_core import to_json
 
 # Settings the service reads (docs/monitoring.md); the names, in one place.
 LOG_VARIABLE = "SERVING_LOG"  # "off" turns the log off
@@ -51,7 +54,7 @@ REQUIRED_KEYS = {
     "predictions": ("request_id", "row", "time", "model_version", "features", "label"),
     "feedback": ("feedback_for", "row", "time", "label"),
 }
-GATHER_SECONDS = 0.05  # the writer thread's pause between drains of the queue
+GATHER_SECONDS = 0.05  # the writer thread's pause between its wake-up and its drain
 RECENT_IDS = 200_000  # request ids `knows` answers from memory
 SEGMENT_NAME = re.compile(
     r"^(?P<stream>predictions|feedback)-(?P<stamp>\d{8}T\d{6})-(?P<pid>\d+)-(?P<seq>\d+)\.jsonl$"
@@ -80,7 +83,8 @@ def _plain(value: Any) -> Any:
 
 
 def _line(record: dict[str, Any]) -> bytes:
-    return (json.dumps(record, separators=(",", ":"), default=_plain) + "\n").encode()
+    """One compact JSON line; NaN and infinities as null, numpy scalars as Python ones."""
+    return to_json(record, inf_nan_mode="null", fallback=_plain) + b"\n"
 
 
 def segment_key(path: Path) -> tuple[str, int, int]:
@@ -131,9 +135,13 @@ class InferenceLog:
         self.s3_prefix = s3_prefix.rstrip("/") if s3_prefix else None
         self.dropped = 0
         self.upload_failures = 0
-        self._queue: queue.Queue = queue.Queue(maxsize=queue_size)
+        self.queue_size = queue_size
+        # deque.append is atomic and takes no lock: the request path's whole cost. The
+        # event is set by the first entry after a drain only (is_set is a plain read).
+        self._pending: deque = deque()
+        self._arrived = threading.Event()
+        self._second = (0, "")  # the writer's last whole second and its text
         self._recent: OrderedDict[str, int] = OrderedDict()
-        self._recent_lock = threading.Lock()
         self._pid = os.getpid()
         self._sequence = 0
         self._open: dict[str, tuple[Path, Any]] = {}
@@ -143,7 +151,7 @@ class InferenceLog:
         self._thread.start()
         atexit.register(self.close)
 
-    # --- the request path: a queue put, nothing else ---------------------------------
+    # --- the request path: an append, nothing else ------------------------------------
 
     def log_predictions(
         self,
@@ -160,22 +168,25 @@ class InferenceLog:
             "predictions", time.time(), request_id, api, model, model_version, rows, labels,
             probabilities,
         )  # fmt: skip
-        try:
-            self._queue.put_nowait(entry)
-        except queue.Full:
-            self.dropped += 1
+        if not self._enqueue(entry):
             return
-        with self._recent_lock:
-            self._recent[request_id] = len(rows)
-            if len(self._recent) > RECENT_IDS:
-                self._recent.popitem(last=False)
+        # No lock: each OrderedDict call is one step under the GIL (C, str keys).
+        self._recent[request_id] = len(rows)
+        if len(self._recent) > RECENT_IDS:
+            self._recent.popitem(last=False)
 
     def log_feedback(self, request_id: str, row: int, label: str) -> None:
         """Record the true label of one row of a logged request; never blocks or raises."""
-        try:
-            self._queue.put_nowait(("feedback", time.time(), request_id, row, label))
-        except queue.Full:
+        self._enqueue(("feedback", time.time(), request_id, row, label))
+
+    def _enqueue(self, entry: tuple) -> bool:
+        if len(self._pending) >= self.queue_size:
             self.dropped += 1
+            return False
+        self._pending.append(entry)
+        if not self._arrived.is_set():
+            self._arrived.set()
+        return True
 
     def knows(self, request_id: str) -> bool:
         return self.rows_of(request_id) is not None
@@ -189,9 +200,8 @@ class InferenceLog:
         (max_bytes, 64 MiB by default: tens of milliseconds) for an unknown id. Call it
         off the event loop in a service with several workers.
         """
-        with self._recent_lock:
-            if request_id in self._recent:
-                return self._recent[request_id]
+        if (rows := self._recent.get(request_id)) is not None:
+            return rows
         needle = b'"request_id":' + json.dumps(request_id).encode() + b","
         for path in reversed(segments(self.folder, "predictions")):
             try:
@@ -210,15 +220,12 @@ class InferenceLog:
         except OSError as error:
             _logger.warning("inference log: could not trim %s: %s", self.folder, error)
         while True:
-            batch = [self._queue.get()]
+            self._arrived.wait()
+            self._arrived.clear()  # before the drain: an entry after it sets it again
             # Gather for a moment: a wake-up per request would take the GIL from the
             # event loop a thousand times a second under load.
             time.sleep(GATHER_SECONDS)
-            while True:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
+            batch = [self._pending.popleft() for _ in range(len(self._pending))]
             stopping = False
             for entry in batch:
                 if entry is _STOP:
@@ -239,7 +246,7 @@ class InferenceLog:
                 return
 
     def _write(self, entry: tuple) -> None:
-        stream, stamp = entry[0], iso_time(entry[1])
+        stream, stamp = entry[0], self._time_text(entry[1])
         if stream == "predictions":
             _, _, request_id, api, model, version, rows, labels, probabilities = entry
             lines = b"".join(
@@ -251,7 +258,7 @@ class InferenceLog:
                         "api": api,
                         "model": model,
                         "model_version": version,
-                        "features": {name: _plain(value) for name, value in row.items()},
+                        "features": row,
                         "label": label,
                         "probabilities": shares,
                     }
@@ -269,6 +276,13 @@ class InferenceLog:
             handle.flush()
             self._close_segment(stream)
             self._trim()
+
+    def _time_text(self, stamp: float) -> str:
+        """iso_time, with the text of the second kept: a row's stamp in half a microsecond."""
+        second = int(stamp)
+        if second != self._second[0]:
+            self._second = (second, iso_time(second)[:-4])
+        return f"{self._second[1]}{int((stamp - second) * 1000):03d}Z"
 
     def _segment(self, stream: str) -> tuple[Path, Any]:
         if stream not in self._open:
@@ -341,10 +355,8 @@ class InferenceLog:
         if self._closed:
             return
         self._closed = True
-        try:
-            self._queue.put(_STOP, timeout=10)
-        except queue.Full:
-            return
+        self._pending.append(_STOP)  # past the bound too: it must reach the writer
+        self._arrived.set()
         self._thread.join(timeout=30)
 
 
