@@ -164,7 +164,7 @@ def alternating_loads(
 
 def log_own_cost(requests: int = 20_000) -> tuple[float, float]:
     """Microseconds of CPU per single-row request that the log itself takes, measured in this
-    process: (the request path's queue put, that plus the writer thread's lines and writes).
+    process: (the request path's append, that plus the writer thread's lines and writes).
     A steady figure where the servers' on/off difference is a few percent inside noise."""
     row = dict(ROW)
     probabilities = [{"setosa": 0.01, "versicolor": 0.04, "virginica": 0.95}]
@@ -269,7 +269,8 @@ def report(
             "",
             "The same service twice: `SERVING_LOG_DIR` set against `SERVING_LOG=off`, "
             f"{LOG_ROUNDS} rounds, each with both servers started afresh, the two taking turns "
-            "going first. Here the servers run on "
+            "going first; within a round each load runs in short runs in the order A B B A "
+            f"({LOG_QUADS[32]} times over at 32 clients). Here the servers run on "
             "one core and hey on the other (`sched_setaffinity`), so the load generator does "
             "not take the server's core. Server CPU is the `bentoml serve` process and its "
             "workers (psutil), divided by the requests of the load.",
