@@ -7,9 +7,10 @@ servers round by round on the same 2 cores (benchmarks/serving.py's `measure`: s
 1. the service as shipped (inference log on) against FastAPI + uvicorn with the same
    validation and model file; targets at 32 clients: throughput ≥ 1.0x, p99 ≤ 1.0x;
 2. the same service with its inference log on against off (`SERVING_LOG=off`), single-row
-   requests at 1 and 32 clients, ten rounds, the servers on one core and hey on the other:
-   each round's on/off ratio of throughput, p99 and the server's CPU time per request, and
-   the log's own CPU per request measured in-process; target: throughput within 5 % at
+   requests at 1 and 32 clients, ten rounds of short runs in the order A B B A, the servers
+   on one core and hey on the other: each round's on/off ratio of throughput, p99 and the
+   server's CPU time per request, the CPU of the log's writer thread in the server, and the
+   log's own CPU per request measured in-process; target: throughput within 5 % at
    32 clients.
 
 Writes benchmarks/RESULTS-serving.md (`BENCH_QUICK=1`: benchmarks/results/, fewer requests).
@@ -51,20 +52,24 @@ LOG_ROUNDS = 2 if QUICK else 10
 LOG_QUADS = {1: 1, 32: 1 if QUICK else 4}
 
 
+def server_processes(server: subprocess.Popen) -> list[psutil.Process]:
+    """`bentoml serve` and its worker processes."""
+    process = psutil.Process(server.pid)
+    return [process, *process.children(recursive=True)]
+
+
 def server_cpu_seconds(server: subprocess.Popen) -> float:
     """CPU time of `bentoml serve` and its worker processes so far."""
-    process = psutil.Process(server.pid)
-    times = [p.cpu_times() for p in (process, *process.children(recursive=True))]
+    times = [process.cpu_times() for process in server_processes(server)]
     return sum(t.user + t.system for t in times)
 
 
 def side_thread_cpu_seconds(server: subprocess.Popen) -> float:
     """CPU time so far of the server's threads other than each process's main one: the
     inference log's writer, with the log on (the event loop runs on the main thread)."""
-    processes = [psutil.Process(server.pid), *psutil.Process(server.pid).children(recursive=True)]
     return sum(
         thread.user_time + thread.system_time
-        for process in processes
+        for process in server_processes(server)
         for thread in process.threads()
         if thread.id != process.pid
     )

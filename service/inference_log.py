@@ -202,7 +202,7 @@ class InferenceLog:
         """
         if (rows := self._recent.get(request_id)) is not None:
             return rows
-        needle = b'"request_id":' + json.dumps(request_id).encode() + b","
+        needle = b'"request_id":' + to_json(request_id) + b","  # as _line wrote it
         for path in reversed(segments(self.folder, "predictions")):
             try:
                 content = path.read_bytes()
